@@ -1,0 +1,209 @@
+"""Parsed commands: one frozen dataclass per IMAP command (RFC 3501 §6).
+
+The parser produces these; the session dispatches on ``name`` (upper case,
+``"UID FETCH"`` style names are not used: UID variants set ``uid=True``).
+Mailbox names are already decoded from modified UTF-7 to ``str``; ``INBOX``
+in any case is spelled ``"INBOX"``. Flags are ``str``; the system flags
+(``\\Seen`` ...) in canonical case, other ``\\`` flag-extensions such as
+``\\read-report-sent`` and keywords as sent. No sockets, no reactor, no disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .fetchatt import FetchAtt
+from .searchkeys import SearchKey
+from .seqset import SequenceSet
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    tag: bytes
+    name: str
+
+
+# -- any state ---------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Capability(Command):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Noop(Command):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Logout(Command):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Id(Command):
+    """RFC 2971: ``params`` is None for ``ID NIL``, else (key, value-or-None) pairs."""
+
+    params: tuple[tuple[bytes, bytes | None], ...] | None = None
+
+
+# -- not authenticated -------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class StartTLS(Command):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Login(Command):
+    user: bytes = b""
+    password: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class Authenticate(Command):
+    """RFC 3501 §6.2.2 + SASL-IR (RFC 4959): ``initial_response`` is the raw
+    base64 argument (``b"="`` for an empty one), or None when absent."""
+
+    mechanism: str = ""
+    initial_response: bytes | None = None
+
+
+# -- authenticated -----------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Enable(Command):
+    capabilities: tuple[str, ...] = ()  # upper-cased
+
+
+@dataclass(frozen=True, slots=True)
+class Namespace(Command):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Select(Command):
+    """SELECT, or EXAMINE when ``readonly``. ``params`` holds the raw
+    select-param list (CONDSTORE/QRESYNC later) as (NAME, value) pairs."""
+
+    mailbox: str = ""
+    readonly: bool = False
+    params: tuple = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Create(Command):
+    mailbox: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Delete(Command):
+    mailbox: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Rename(Command):
+    old: str = ""
+    new: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribe(Command):
+    """SUBSCRIBE, or UNSUBSCRIBE when ``subscribe`` is False."""
+
+    mailbox: str = ""
+    subscribe: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class List(Command):
+    """LIST, or LSUB when ``lsub``. Reference and pattern decoded from mUTF-7."""
+
+    reference: str = ""
+    pattern: str = ""
+    lsub: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Status(Command):
+    mailbox: str = ""
+    items: tuple[str, ...] = ()  # upper-cased: MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN
+
+
+@dataclass(frozen=True, slots=True)
+class AppendMessage:
+    data: bytes
+    flags: tuple[str, ...] = ()
+    date: datetime | None = None  # aware datetime from date-time, or None
+
+
+@dataclass(frozen=True, slots=True)
+class Append(Command):
+    """APPEND with one message, or MULTIAPPEND (RFC 3502) with several."""
+
+    mailbox: str = ""
+    messages: tuple[AppendMessage, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Idle(Command):
+    pass
+
+
+# -- selected ----------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Check(Command):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Close(Command):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Unselect(Command):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Expunge(Command):
+    """EXPUNGE, or UID EXPUNGE (RFC 4315) with ``uid_set``."""
+
+    uid: bool = False
+    uid_set: SequenceSet | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Search(Command):
+    uid: bool = False
+    charset: str | None = None  # upper-cased
+    criteria: SearchKey = field(default_factory=lambda: SearchKey("ALL"))
+
+
+@dataclass(frozen=True, slots=True)
+class Fetch(Command):
+    uid: bool = False
+    sequence_set: SequenceSet = field(default_factory=lambda: SequenceSet(()))
+    items: tuple[FetchAtt, ...] = ()
+    modifiers: tuple = ()  # raw (NAME, value) pairs; CHANGEDSINCE later
+
+
+@dataclass(frozen=True, slots=True)
+class Store(Command):
+    """``mode`` is "+", "-" or "" (replace); ``silent`` for ``.SILENT``."""
+
+    uid: bool = False
+    sequence_set: SequenceSet = field(default_factory=lambda: SequenceSet(()))
+    mode: str = ""
+    silent: bool = False
+    flags: tuple[str, ...] = ()
+    modifiers: tuple = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Copy(Command):
+    """COPY, or MOVE (RFC 6851) when ``move``."""
+
+    uid: bool = False
+    sequence_set: SequenceSet = field(default_factory=lambda: SequenceSet(()))
+    mailbox: str = ""
+    move: bool = False

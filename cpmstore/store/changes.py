@@ -1,0 +1,66 @@
+"""The change bus (DESIGN §5): committed changes of one user, published in order.
+
+The store publishes after the index commit; sessions subscribe and queue
+what they may announce later. In-process only; the same shape can be backed
+by a shared notification channel when one process is not enough.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesAdded:
+    mailbox_id: int
+    uids: tuple[int, ...]
+    modseq: int
+
+
+@dataclass(frozen=True, slots=True)
+class FlagsChanged:
+    mailbox_id: int
+    changes: tuple[tuple[int, frozenset[str], int], ...]  # (uid, flags, modseq)
+    origin: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesExpunged:
+    mailbox_id: int
+    uids: tuple[int, ...]
+    modseq: int
+    origin: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxChanged:
+    """A folder was created, deleted or renamed (``kind``), or its subscription changed."""
+
+    kind: str  # "created" | "deleted" | "renamed" | "subscribed" | "unsubscribed"
+    mailbox_id: int
+    name: str
+    old_name: str | None = None
+
+
+Change = MessagesAdded | FlagsChanged | MessagesExpunged | MailboxChanged
+
+
+class ChangeBus:
+    def __init__(self) -> None:
+        self._subscribers: list[Callable[[Change], None]] = []
+
+    def subscribe(self, callback: Callable[[Change], None]) -> Callable[[], None]:
+        """Register ``callback``; returns the function that unregisters it."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def publish(self, change: Change) -> None:
+        # A copy: a subscriber may unsubscribe itself while being called.
+        for callback in list(self._subscribers):
+            callback(change)
