@@ -116,3 +116,33 @@ def flag_list(flags: Iterable[str]) -> bytes:
 def _clean(text: bytes) -> bytes:
     # Human-readable text must never carry a line break into the protocol.
     return text.replace(b"\r", b" ").replace(b"\n", b" ")
+
+
+_ATOM_SPECIALS = frozenset(b'(){ %*"\\]') | frozenset(range(0x00, 0x20)) | {0x7F}
+
+
+def astring(data: bytes | str) -> bytes:
+    """An atom when every byte is an ATOM-CHAR, else a string (RFC 3501 §9)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if data and all(b < 0x80 and b not in _ATOM_SPECIALS for b in data) and data.upper() != b"NIL":
+        return data
+    return string(data)
+
+
+def number_set(numbers: Iterable[int]) -> bytes:
+    """Ascending-run compression for UIDPLUS codes: 1,2,3,7 -> ``1:3,7``.
+    Order is kept (COPYUID pairs source and target sets by position)."""
+    out: list[bytes] = []
+    start = prev = None
+    for n in numbers:
+        if start is None:
+            start = prev = n
+        elif n == prev + 1:
+            prev = n
+        else:
+            out.append(b"%d" % start if start == prev else b"%d:%d" % (start, prev))
+            start = prev = n
+    if start is not None:
+        out.append(b"%d" % start if start == prev else b"%d:%d" % (start, prev))
+    return b",".join(out)

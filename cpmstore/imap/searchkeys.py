@@ -27,8 +27,91 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .reader import Reader
+from .seqset import read_sequence_set
+
 
 @dataclass(frozen=True, slots=True)
 class SearchKey:
     op: str
     args: tuple = ()
+
+
+# -- parsing (RFC 3501 §6.4.4, §9 search-key) ---------------------------------
+MAX_DEPTH = 64  # parentheses, NOT and OR nesting; deeper is a BAD, not a RecursionError
+
+_SYSTEM = {"ANSWERED": "\\Answered", "DELETED": "\\Deleted", "DRAFT": "\\Draft",
+           "FLAGGED": "\\Flagged", "SEEN": "\\Seen"}
+_FLAG_KEYS = {**_SYSTEM, "RECENT": "\\Recent"}
+_UNFLAG_KEYS = {"UN" + key: flag for key, flag in _SYSTEM.items()}
+_HEADER_KEYS = frozenset({"FROM", "TO", "CC", "BCC", "SUBJECT"})
+_DATE_KEYS = frozenset({"BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE"})
+_KEYS_WITH_ARGUMENTS = _HEADER_KEYS | _DATE_KEYS | {
+    "KEYWORD", "UNKEYWORD", "HEADER", "BODY", "TEXT", "LARGER", "SMALLER", "UID", "NOT", "OR"}
+_SEQ_START = frozenset(b"0123456789*")
+
+
+def _and(keys: list[SearchKey]) -> SearchKey:
+    """One key stays itself; nested ANDs are flattened into one."""
+    if len(keys) == 1:
+        return keys[0]
+    flat: list[SearchKey] = []
+    for key in keys:
+        flat.extend(key.args if key.op == "AND" else (key,))
+    return SearchKey("AND", tuple(flat))
+
+
+def read_search_keys(reader: Reader) -> SearchKey:
+    """``search-key *(SP search-key)`` up to the end of the command."""
+    keys = [_read_key(reader, 0)]
+    while not reader.at_end():
+        reader.sp()
+        keys.append(_read_key(reader, 0))
+    return _and(keys)
+
+
+def parse_search_keys(data: bytes) -> SearchKey:
+    """``b"FLAGGED SINCE 1-Feb-1994 NOT FROM Smith"`` -> one SearchKey."""
+    return read_search_keys(Reader(data))
+
+
+def _read_key(reader: Reader, depth: int) -> SearchKey:
+    if depth >= MAX_DEPTH:
+        raise reader.error("Search keys nested too deeply")
+    reader.need()
+    first = reader.data[reader.pos]
+    if first == 0x28:  # (
+        return _and(reader.paren_list(lambda r: _read_key(r, depth + 1), allow_empty=False))
+    if first in _SEQ_START:
+        return SearchKey("SEQSET", (read_sequence_set(reader),))
+    name = reader.keyword()
+    if name == "ALL" or name == "NEW" or name == "OLD":
+        return SearchKey(name)
+    if name in _FLAG_KEYS:
+        return SearchKey("FLAG", (_FLAG_KEYS[name],))
+    if name in _UNFLAG_KEYS:
+        return SearchKey("UNFLAG", (_UNFLAG_KEYS[name],))
+    if name not in _KEYS_WITH_ARGUMENTS:
+        raise reader.error(f"Unknown search key {name[:40]}")
+    reader.sp()
+    if name == "KEYWORD" or name == "UNKEYWORD":
+        return SearchKey("FLAG" if name == "KEYWORD" else "UNFLAG", (reader.atom().decode("ascii"),))
+    if name in _HEADER_KEYS:
+        return SearchKey("HEADER", (name.encode("ascii"), reader.astring()))
+    if name == "HEADER":
+        field = reader.astring().upper()
+        reader.sp()
+        return SearchKey("HEADER", (field, reader.astring()))
+    if name == "BODY" or name == "TEXT":
+        return SearchKey(name, (reader.astring(),))
+    if name in _DATE_KEYS:
+        return SearchKey(name, (reader.date(),))
+    if name == "LARGER" or name == "SMALLER":
+        return SearchKey(name, (reader.number(),))
+    if name == "UID":
+        return SearchKey("UID", (read_sequence_set(reader),))
+    if name == "NOT":
+        return SearchKey("NOT", (_read_key(reader, depth + 1),))
+    left = _read_key(reader, depth + 1)  # OR
+    reader.sp()
+    return SearchKey("OR", (left, _read_key(reader, depth + 1)))

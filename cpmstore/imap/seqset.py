@@ -7,7 +7,10 @@ resolved against the mailbox's largest number only when the set is used, so
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+from .reader import MAX_NUMBER, ParseError, Reader
 
 STAR = 0  # "*": the largest number in use; resolved by ``ranges``
 
@@ -45,3 +48,48 @@ class SequenceSet:
 
     def __contains__(self, n: int) -> bool:  # only for sets without STAR
         return any(min(lo, hi) <= n <= max(lo, hi) for lo, hi in self.items)
+
+
+# -- parsing (RFC 3501 §9 sequence-set) ---------------------------------------
+MAX_RANGES = 100000  # more comma-separated items than this is a BAD, not a DoS
+
+_SPAN = re.compile(rb"[0-9*:,]+")
+_ITEM = re.compile(rb"(\*|[1-9][0-9]{0,9})(?::(\*|[1-9][0-9]{0,9}))?")
+
+
+def _seq_number(text: bytes) -> int:
+    return STAR if text == b"*" else int(text)
+
+
+def read_sequence_set(reader: Reader) -> SequenceSet:
+    """Read a sequence-set at the reader's position; ranges kept as written."""
+    reader.need()
+    m = reader.match(_SPAN)
+    if m is None:
+        raise reader.error("Invalid sequence set")
+    text = m.group()
+    if text.count(b",") >= MAX_RANGES:
+        raise reader.error("Too many ranges in sequence set")
+    items = []
+    for piece in text.split(b","):
+        im = _ITEM.fullmatch(piece)
+        if im is None:
+            raise reader.error("Invalid sequence set")
+        lo = _seq_number(im.group(1))
+        hi = lo if im.group(2) is None else _seq_number(im.group(2))
+        if lo > MAX_NUMBER or hi > MAX_NUMBER:
+            raise reader.error("Invalid sequence set: number too large")
+        items.append((lo, hi))
+    return SequenceSet(tuple(items))
+
+
+def parse_sequence_set(data: bytes) -> SequenceSet:
+    """``b"1:4,7,9:*"`` -> SequenceSet; raises ParseError."""
+    reader = Reader(data)
+    result = read_sequence_set(reader)
+    reader.end()
+    return result
+
+
+__all__ = ["MAX_RANGES", "STAR", "ParseError", "SequenceSet", "parse_sequence_set",
+           "read_sequence_set"]

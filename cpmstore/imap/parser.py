@@ -1,0 +1,328 @@
+"""Command parser: one framed command's bytes -> a ``Command`` dataclass (RFC 3501 §6, §9).
+
+Owns the syntax of every client command the server knows, each written once
+below as a small function next to its grammar, plus the extension syntax of
+RFC 2971 (ID), 3502 (MULTIAPPEND), 3691 (UNSELECT), 4315 (UID EXPUNGE),
+4466 (raw select/fetch/store modifiers), 4959 (SASL-IR), 5161 (ENABLE) and
+6851 (MOVE). It checks syntax only: whether a command is allowed in the
+session's state, or whether a capability is enabled, is the session's job.
+It never reads a socket or the disk and never waits: AUTHENTICATE
+continuation lines and IDLE's ``DONE`` are not commands and never come here.
+Every failure is ``ParseError`` (tagged BAD when the tag was readable).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from .commands import (
+    Append, AppendMessage, Authenticate, Capability, Check, Close, Command, Copy, Create,
+    Delete, Enable, Expunge, Fetch, Id, Idle, List, Login, Logout, Namespace, Noop, Rename,
+    Search, Select, StartTLS, Status, Store, Subscribe, Unselect,
+)
+from .fetchatt import read_fetch_atts
+from .reader import TAG_CHARS, ParseError, Reader
+from .searchkeys import read_search_keys
+from .seqset import read_sequence_set
+
+__all__ = ["ParseError", "parse_command", "parse_tag"]
+
+_TAG = re.compile(b"[" + re.escape(TAG_CHARS) + b"]+")
+_BASE64 = re.compile(rb"=|(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+_STORE_ITEM = re.compile(rb"([+-]?)FLAGS(\.SILENT)?", re.IGNORECASE)
+# RFC 4466 tagged-ext-label and tagged-ext-simple.
+_EXT_LABEL = re.compile(rb"[A-Za-z_.-][A-Za-z0-9_.:-]*")
+_EXT_SIMPLE = re.compile(rb"[0-9*:,$]+")
+
+Parse = Callable[[Reader, bytes, str], Command]
+
+
+def parse_tag(raw: bytes) -> bytes | None:
+    """The tag of ``raw`` if it starts with one followed by SP or the end, else None."""
+    m = _TAG.match(raw)
+    if m is None or raw[m.end():m.end() + 1] not in (b"", b" "):
+        return None
+    return m.group()
+
+
+def parse_command(raw: bytes) -> Command:
+    """Parse one whole command as the framer delivers it (no final CRLF)."""
+    reader = Reader(raw)
+    tag = parse_tag(raw)
+    if tag is None:
+        raise ParseError("Invalid tag" if raw else "Empty command")
+    reader.pos = len(tag)
+    reader.tag = tag
+    if reader.at_end():
+        raise reader.error("Missing command")
+    reader.sp()
+    name = reader.keyword()
+    parse = _COMMANDS.get(name)
+    if parse is None:
+        raise reader.error(f"Unknown command {name[:40]}")
+    command = parse(reader, tag, name)
+    reader.end()
+    return command
+
+
+# -- shared pieces -------------------------------------------------------------
+def _ext_value(reader: Reader) -> bytes | tuple:
+    """RFC 4466 tagged-ext-val, kept raw: a bytes token or nested tuples of them."""
+    if reader.peek() == b"(":
+        return tuple(reader.paren_list(_ext_value))
+    if reader.peek() in (b'"', b"{"):
+        return reader.astring()
+    m = reader.match(_EXT_SIMPLE)
+    return m.group() if m is not None else reader.astring()
+
+
+def _ext_param(reader: Reader) -> tuple[str, bytes | tuple | None]:
+    name = reader.read(_EXT_LABEL, "parameter name").group().upper().decode("ascii")
+    after = reader.data[reader.pos + 1:reader.pos + 2]
+    if reader.peek() == b" " and after and after in b"(0123456789*$":
+        reader.pos += 1
+        return name, _ext_value(reader)
+    return name, None
+
+
+def _ext_params(reader: Reader) -> tuple:
+    """``"(" NAME [SP value] *(SP NAME [SP value]) ")"`` as (NAME, value) pairs."""
+    return tuple(reader.paren_list(_ext_param, allow_empty=False))
+
+
+def _arguments(reader: Reader, *parts: Callable[[Reader], object]) -> list:
+    """Each of ``parts`` read after a SP, in order."""
+    values = []
+    for part in parts:
+        reader.sp()
+        values.append(part(reader))
+    return values
+
+
+def _no_arguments(cls: type[Command]) -> Parse:
+    return lambda reader, tag, name: cls(tag, name)
+
+
+def _one_mailbox(cls: type[Command], **fixed: object) -> Parse:
+    def parse(reader: Reader, tag: bytes, name: str) -> Command:
+        reader.sp()
+        return cls(tag, name, reader.mailbox(), **fixed)
+    return parse
+
+
+# -- any state -------------------------------------------------------------------
+def _id(reader: Reader, tag: bytes, name: str) -> Id:
+    """``ID SP ("(" string SP nstring *(SP string SP nstring) ")" / NIL)`` (RFC 2971)."""
+    reader.sp()
+    if reader.peek() != b"(":
+        if reader.keyword() != "NIL":
+            raise reader.error("Expected parameter list or NIL")
+        return Id(tag, name, None)
+
+    def pair(r: Reader) -> tuple[bytes, bytes | None]:
+        key = r.string()
+        r.sp()
+        return key, r.nstring()
+    return Id(tag, name, tuple(reader.paren_list(pair)))
+
+
+# -- not authenticated -------------------------------------------------------------
+def _login(reader: Reader, tag: bytes, name: str) -> Login:
+    user, password = _arguments(reader, Reader.astring, Reader.astring)
+    return Login(tag, name, user, password)
+
+
+def _authenticate(reader: Reader, tag: bytes, name: str) -> Authenticate:
+    """``AUTHENTICATE SP mechanism [SP (base64 / "=")]`` (RFC 3501 §6.2.2, RFC 4959)."""
+    reader.sp()
+    mechanism = reader.keyword()
+    initial = None
+    if not reader.at_end():
+        reader.sp()
+        m = reader.read(_BASE64, "initial response")
+        if not m.group():
+            raise reader.error("Invalid initial response")
+        initial = m.group()
+    return Authenticate(tag, name, mechanism, initial)
+
+
+# -- authenticated -------------------------------------------------------------------
+def _enable(reader: Reader, tag: bytes, name: str) -> Enable:
+    capabilities = []
+    while True:
+        reader.sp()
+        capabilities.append(reader.keyword())
+        if reader.at_end():
+            return Enable(tag, name, tuple(capabilities))
+
+
+def _select(reader: Reader, tag: bytes, name: str) -> Select:
+    reader.sp()
+    mailbox = reader.mailbox()
+    params: tuple = ()
+    if not reader.at_end():
+        reader.sp()
+        params = _ext_params(reader)
+    return Select(tag, name, mailbox, readonly=name == "EXAMINE", params=params)
+
+
+def _rename(reader: Reader, tag: bytes, name: str) -> Rename:
+    old, new = _arguments(reader, Reader.mailbox, Reader.mailbox)
+    return Rename(tag, name, old, new)
+
+
+def _list(reader: Reader, tag: bytes, name: str) -> List:
+    """Reference and pattern are decoded but not INBOX-normalized: they are
+    patterns, matched by the handler (INBOX case-insensitively)."""
+    reader.sp()
+    reference = reader.mailbox_name(reader.astring())
+    reader.sp()
+    return List(tag, name, reference, reader.list_mailbox(), lsub=name == "LSUB")
+
+
+def _status(reader: Reader, tag: bytes, name: str) -> Status:
+    reader.sp()
+    mailbox = reader.mailbox()
+    reader.sp()
+    items = reader.paren_list(Reader.keyword, allow_empty=False)
+    return Status(tag, name, mailbox, tuple(items))
+
+
+def _append(reader: Reader, tag: bytes, name: str) -> Append:
+    """``APPEND SP mailbox 1*(SP [flag-list SP] [date-time SP] literal)`` (RFC 3501, 3502)."""
+    reader.sp()
+    mailbox = reader.mailbox()
+    messages = []
+    while True:
+        reader.sp()
+        flags: tuple[str, ...] = ()
+        date = None
+        if reader.peek() == b"(":
+            flags = reader.flag_list()
+            reader.sp()
+        if reader.peek() == b'"':
+            date = reader.date_time()
+            reader.sp()
+        if reader.peek() != b"{":
+            raise reader.error("Expected message literal")
+        messages.append(AppendMessage(reader.literal(), flags, date))
+        if reader.at_end():
+            return Append(tag, name, mailbox, tuple(messages))
+
+
+# -- selected ----------------------------------------------------------------------
+def _expunge(reader: Reader, tag: bytes, name: str, uid: bool = False) -> Expunge:
+    if not uid:
+        return Expunge(tag, name)
+    reader.sp()
+    return Expunge(tag, name, uid=True, uid_set=read_sequence_set(reader))
+
+
+def _search(reader: Reader, tag: bytes, name: str, uid: bool = False) -> Search:
+    """``SEARCH [SP CHARSET SP astring] 1*(SP search-key)``."""
+    reader.sp()
+    charset = None
+    if reader.peek(8).upper() == b"CHARSET ":
+        reader.pos += 8
+        raw = reader.astring()
+        if not raw.isascii():
+            raise reader.error("Invalid charset")
+        charset = raw.decode("ascii").upper()
+        reader.sp()
+    return Search(tag, name, uid=uid, charset=charset, criteria=read_search_keys(reader))
+
+
+def _fetch(reader: Reader, tag: bytes, name: str, uid: bool = False) -> Fetch:
+    reader.sp()
+    sequence_set = read_sequence_set(reader)
+    reader.sp()
+    items = read_fetch_atts(reader)
+    modifiers: tuple = ()
+    if not reader.at_end():
+        reader.sp()
+        modifiers = _ext_params(reader)
+    return Fetch(tag, name, uid=uid, sequence_set=sequence_set, items=items, modifiers=modifiers)
+
+
+def _store(reader: Reader, tag: bytes, name: str, uid: bool = False) -> Store:
+    """``STORE SP seq [SP modifiers] SP [+-]FLAGS[.SILENT] SP (flag-list / flag *(SP flag))``."""
+    reader.sp()
+    sequence_set = read_sequence_set(reader)
+    reader.sp()
+    modifiers: tuple = ()
+    if reader.peek() == b"(":
+        modifiers = _ext_params(reader)
+        reader.sp()
+    item = reader.read(_STORE_ITEM, "store item")
+    reader.sp()
+    if reader.peek() == b"(":
+        flags = reader.flag_list()
+    else:
+        single = [reader.flag()]
+        while not reader.at_end():
+            reader.sp()
+            single.append(reader.flag())
+        flags = tuple(dict.fromkeys(single))
+    return Store(tag, name, uid=uid, sequence_set=sequence_set, mode=item.group(1).decode("ascii"),
+                 silent=item.group(2) is not None, flags=flags, modifiers=modifiers)
+
+
+def _copy(reader: Reader, tag: bytes, name: str, uid: bool = False) -> Copy:
+    reader.sp()
+    sequence_set = read_sequence_set(reader)
+    reader.sp()
+    return Copy(tag, name, uid=uid, sequence_set=sequence_set, mailbox=reader.mailbox(),
+                move=name == "MOVE")
+
+
+_UID_COMMANDS: dict[str, Callable[..., Command]] = {
+    "FETCH": _fetch, "STORE": _store, "COPY": _copy, "MOVE": _copy, "SEARCH": _search,
+    "EXPUNGE": _expunge,
+}
+
+
+def _uid(reader: Reader, tag: bytes, name: str) -> Command:
+    """``UID SP (FETCH / STORE / COPY / MOVE / SEARCH / EXPUNGE) ...``: the command's
+    ``name`` is the inner one with ``uid=True``."""
+    reader.sp()
+    inner = reader.keyword()
+    parse = _UID_COMMANDS.get(inner)
+    if parse is None:
+        raise reader.error(f"Unknown command UID {inner[:40]}")
+    return parse(reader, tag, inner, uid=True)
+
+
+_COMMANDS: dict[str, Parse] = {
+    "CAPABILITY": _no_arguments(Capability),
+    "NOOP": _no_arguments(Noop),
+    "LOGOUT": _no_arguments(Logout),
+    "ID": _id,
+    "STARTTLS": _no_arguments(StartTLS),
+    "LOGIN": _login,
+    "AUTHENTICATE": _authenticate,
+    "ENABLE": _enable,
+    "NAMESPACE": _no_arguments(Namespace),
+    "SELECT": _select,
+    "EXAMINE": _select,
+    "CREATE": _one_mailbox(Create),
+    "DELETE": _one_mailbox(Delete),
+    "RENAME": _rename,
+    "SUBSCRIBE": _one_mailbox(Subscribe),
+    "UNSUBSCRIBE": _one_mailbox(Subscribe, subscribe=False),
+    "LIST": _list,
+    "LSUB": _list,
+    "STATUS": _status,
+    "APPEND": _append,
+    "IDLE": _no_arguments(Idle),
+    "CHECK": _no_arguments(Check),
+    "CLOSE": _no_arguments(Close),
+    "UNSELECT": _no_arguments(Unselect),
+    "EXPUNGE": _expunge,
+    "SEARCH": _search,
+    "FETCH": _fetch,
+    "STORE": _store,
+    "COPY": _copy,
+    "MOVE": _copy,
+    "UID": _uid,
+}
