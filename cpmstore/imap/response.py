@@ -18,6 +18,7 @@ Value mapping used by ``encode_value``:
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 CRLF = b"\r\n"
@@ -39,7 +40,7 @@ NIL = Atom(b"NIL")
 
 # A quoted string may hold any 7-bit char except CR, LF and NUL; `"` and `\`
 # are escaped. Anything else (8-bit, CR/LF, long) goes as a literal.
-_QUOTABLE = frozenset(range(0x01, 0x80)) - {0x0A, 0x0D}
+_UNQUOTABLE = re.compile(rb"[\x00\x0a\x0d\x80-\xff]")
 _MAX_QUOTED = 1024
 
 
@@ -55,7 +56,7 @@ def string(data: bytes | str) -> bytes:
     """A string as quoted when possible, else as a literal (RFC 3501 §4.3)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    if len(data) <= _MAX_QUOTED and all(b in _QUOTABLE for b in data):
+    if len(data) <= _MAX_QUOTED and not _UNQUOTABLE.search(data):
         return quoted(data)
     return literal(data)
 

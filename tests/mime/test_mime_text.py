@@ -1,0 +1,98 @@
+"""searchable_text (RFC 3501 §6.4.4 BODY), header_values and the CPM fields."""
+
+import pytest
+
+from cpmstore.cpm.fields import INDEXED_FIELDS, extract_fields
+from cpmstore.mime.headers import header_values
+from cpmstore.mime.text import searchable_text
+
+
+def test_rfc2045_6_8_base64_and_6_7_quoted_printable_parts_are_decoded():
+    message = (
+        b"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        b"Q2Fmw6kgY3LDqG1l\r\n"
+        b"--b\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+        b"<p>d=E9j=\r\n=E0 vu</p>\r\n"
+        b"--b\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n"
+        b"--b--\r\n"
+    )
+    assert searchable_text(message) == "Café crème\n<p>déjà vu</p>"
+
+
+def test_cpim_inner_text_and_embedded_message():
+    message = (
+        b"Content-Type: multipart/related; boundary=cpm\r\n\r\n"
+        b"--cpm\r\nContent-Type: message/cpim\r\n\r\n"
+        b"From: <sip:a@b>\r\nNS: imdn <urn:ietf:params:imdn>\r\n\r\n"
+        b"Content-type: text/plain;charset=utf-8\r\n\r\nBonjour \xc3\xa0 tous\r\n"
+        b"--cpm\r\nContent-Type: message/cpim\r\n\r\nFrom: <sip:a@b>\r\n\r\n"
+        b"Content-type: message/imdn+xml\r\n\r\n<imdn/>\r\n"
+        b"--cpm\r\nContent-Type: message/rfc822\r\n\r\nSubject: s\r\n\r\nforwarded\r\n"
+        b"--cpm--\r\n"
+    )
+    assert searchable_text(message) == "Bonjour à tous\nforwarded"
+
+
+def test_bad_charset_and_bad_base64_do_not_raise():
+    message = (
+        b"Content-Type: text/plain; charset=x-unknown\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        b"!!w6k=*\r\nQQ"
+    )
+    assert searchable_text(message) == "é"
+
+
+def test_8bit_text_without_charset_reads_as_utf8():
+    assert searchable_text(b"Subject: x\r\n\r\nd\xc3\xa9j\xe0") == "déj\ufffd"
+
+
+HEADER = (
+    b"From: =?iso-8859-1?q?Andr=E9?= <andre@example.com>\r\n"
+    b"Subject: =?utf-8?b?Q2Fmw6k=?=\r\n =?utf-8?q?_cr=C3=A8me?= and more\r\n"
+    b"X-Dup: one\r\n"
+    b"x-dup: two\r\n"
+    b"\r\n"
+    b"X-Dup: not a header\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("Subject", ["Café crème and more"]),
+        ("from", ["André <andre@example.com>"]),
+        ("X-DUP", ["one", "two"]),
+        ("Missing", []),
+    ],
+)
+def test_rfc2047_header_values_unfolded_and_decoded(name, expected):
+    assert header_values(HEADER, name) == expected
+
+
+def test_cpm_fields_unfolded_unquoted_first_wins():
+    header = (
+        b"Conversation-ID: conv\r\n"
+        b"contribution-id:\r\n  contrib\r\n"
+        b"InReplyTo-Contribution-ID: prev\r\n"
+        b'Message-Context: "pager-message"\r\n'
+        b"Message-Correlator: =?utf-8?b?U2FsdXQgw6A=?=\r\n"
+        b"IMDN-Message-ID: first\r\n"
+        b"IMDN-Message-ID: second\r\n"
+        b"Message-Direction: sent\r\n"
+        b"Subject: ignored\r\n"
+        b"\r\n"
+    )
+    assert extract_fields(header) == {
+        "conversation-id": "conv",
+        "contribution-id": "contrib",
+        "inreplyto-contribution-id": "prev",
+        "message-context": "pager-message",
+        "message-correlator": "Salut à",
+        "imdn-message-id": "first",
+        "message-direction": "sent",
+    }
+    assert set(extract_fields(header)) == set(INDEXED_FIELDS)
+
+
+def test_cpm_fields_absent():
+    assert extract_fields(b"Subject: plain e-mail\r\n\r\n") == {}
