@@ -1,0 +1,235 @@
+"""Configuration: a TOML file (``tomllib``) -> frozen dataclasses (DESIGN §7).
+
+This module owns the names, types and defaults of every configuration key and
+the checks that stop a start with a message naming the bad key. It never
+opens sockets, touches the data directory or reads certificates: it only says
+what the operator asked for. ``conf/cpmstore.toml`` documents every key and
+must be kept in step with ``_SECTIONS`` below.
+
+Relative paths are kept as written: they are relative to the directory the
+server runs in (twistd's ``--rundir``, the current directory by default).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "LimitsConfig",
+    "ListenerConfig",
+    "ServerConfig",
+    "TLSConfig",
+    "TLS_MODES",
+    "DEFAULT_DATA_DIR",
+    "DEFAULT_ENDPOINT",
+    "default_config",
+    "load_config",
+    "make_config",
+]
+
+TLS_MODES = ("none", "starttls", "implicit")
+DEFAULT_DATA_DIR = "./cpmstore-data"
+DEFAULT_ENDPOINT = "tcp:1143:interface=127.0.0.1"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key at fault."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    data_dir: str = DEFAULT_DATA_DIR
+    # Empty means "<data_dir>/passwd"; resolved by the loader so that code
+    # reading a Config never has to know the rule.
+    users_file: str = ""
+    hostname: str = field(default_factory=socket.gethostname)
+    create_demo_user: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerConfig:
+    endpoint: str = DEFAULT_ENDPOINT
+    tls: str = "none"
+    # Off unless the operator says so: plaintext passwords over a network
+    # are refused with LOGINDISABLED (RFC 3501 §6.2.3, DESIGN §6).
+    allow_plaintext_auth: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TLSConfig:
+    certificate: str
+    # Empty means the key is in the certificate file (one PEM with both).
+    private_key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsConfig:
+    max_line_bytes: int = 65536
+    max_literal_bytes: int = 67108864
+    max_connections: int = 1000
+    max_connections_per_user: int = 50
+    login_failure_delay: float = 2.0
+    idle_timeout: int = 1800
+    max_sequence_ranges: int = 100000
+    max_append_messages: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    server: ServerConfig
+    listeners: tuple[ListenerConfig, ...]
+    tls: TLSConfig | None
+    limits: LimitsConfig
+
+
+# The embedded default listener: plaintext, but only reachable from this
+# machine, so plaintext passwords never cross a network (DESIGN §6).
+_LOOPBACK_LISTENER = ListenerConfig(DEFAULT_ENDPOINT, "none", allow_plaintext_auth=True)
+
+_TOML_TYPE_NAMES = {
+    bool: "boolean",
+    int: "integer",
+    float: "float",
+    str: "string",
+    list: "array",
+    dict: "table",
+}
+
+
+def _toml_type_name(value: object) -> str:
+    for python_type, name in _TOML_TYPE_NAMES.items():
+        if isinstance(value, python_type):
+            return name
+    return "date/time"
+
+
+def _field_types(cls: type) -> dict[str, type]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _check_value(key: str, expected: type, value: object) -> object:
+    # bool is an int subclass in Python but not in TOML: `max_connections =
+    # true` is a mistake, not 1.
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ConfigError(f"{key}: expected {_TOML_TYPE_NAMES[expected]}, got {_toml_type_name(value)}")
+    if expected in (int, float) and value < 0:
+        raise ConfigError(f"{key}: must not be negative, got {value}")
+    return value
+
+
+def _section(cls: type, table: object, where: str) -> dict[str, Any]:
+    """Check ``table`` against the fields of ``cls``; returns the given keys."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: expected table, got {_toml_type_name(table)}")
+    types = _field_types(cls)
+    values = {}
+    for key, value in table.items():
+        if key not in types:
+            known = ", ".join(types)
+            raise ConfigError(f"{where}.{key}: unknown key (known keys: {known})")
+        values[key] = _check_value(f"{where}.{key}", types[key], value)
+    return values
+
+
+def _listener(table: object, where: str) -> ListenerConfig:
+    values = _section(ListenerConfig, table, where)
+    if not values.get("endpoint", DEFAULT_ENDPOINT).strip():
+        raise ConfigError(f"{where}.endpoint: must not be empty")
+    return ListenerConfig(**values)
+
+
+def _tls(table: object) -> TLSConfig:
+    values = _section(TLSConfig, table, "tls")
+    if not values.get("certificate"):
+        raise ConfigError("tls.certificate: required when [tls] is present")
+    return TLSConfig(**values)
+
+
+_SECTIONS = ("server", "listener", "tls", "limits")
+
+
+def _from_document(document: dict[str, Any], *, embedded: bool = False) -> Config:
+    for name in document:
+        if name not in _SECTIONS:
+            raise ConfigError(f"{name}: unknown section (known sections: {', '.join(_SECTIONS)})")
+    server_values = _section(ServerConfig, document.get("server", {}), "server")
+    if embedded:
+        server_values.setdefault("create_demo_user", True)
+    raw_listeners = document.get("listener")
+    if raw_listeners is None:
+        listeners: tuple[ListenerConfig, ...] = (_LOOPBACK_LISTENER,)
+    elif not isinstance(raw_listeners, list):
+        raise ConfigError(f"listener: expected array of tables ([[listener]]), got {_toml_type_name(raw_listeners)}")
+    else:
+        listeners = tuple(_listener(t, f"listener[{i}]") for i, t in enumerate(raw_listeners))
+    tls = _tls(document["tls"]) if "tls" in document else None
+    limits = LimitsConfig(**_section(LimitsConfig, document.get("limits", {}), "limits"))
+    return _build(ServerConfig(**server_values), listeners, tls, limits)
+
+
+def _build(server: ServerConfig, listeners: Sequence[ListenerConfig],
+           tls: TLSConfig | None, limits: LimitsConfig) -> Config:
+    if not server.data_dir:
+        raise ConfigError("server.data_dir: must not be empty")
+    if not server.users_file:
+        server = dataclasses.replace(server, users_file=os.path.join(server.data_dir, "passwd"))
+    for i, listener in enumerate(listeners):
+        if listener.tls not in TLS_MODES:
+            raise ConfigError(f"listener[{i}].tls: expected one of {', '.join(TLS_MODES)}, got {listener.tls!r}")
+        if listener.tls != "none" and tls is None:
+            raise ConfigError(f"listener[{i}].tls: {listener.tls!r} needs a [tls] section with certificate and private_key")
+    if tls is not None and not tls.private_key:
+        tls = dataclasses.replace(tls, private_key=tls.certificate)
+    return Config(server, tuple(listeners), tls, limits)
+
+
+def load_config(path: str | os.PathLike[str] | None) -> Config:
+    """Read the TOML file at ``path``; ``None`` gives the embedded default.
+
+    The embedded default keeps data in ``./cpmstore-data``, listens in
+    plaintext on 127.0.0.1:1143 with plaintext login allowed (loopback only)
+    and creates a ``demo`` user on first start. Raises ``ConfigError``.
+    """
+    if path is None:
+        return _from_document({}, embedded=True)
+    try:
+        with open(path, "rb") as f:
+            document = tomllib.load(f)
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    return _from_document(document)
+
+
+def default_config() -> Config:
+    """The embedded default (what ``twistd -n cpmstore`` runs without --config)."""
+    return load_config(None)
+
+
+def make_config(data_dir: str | os.PathLike[str], *,
+                listeners: Sequence[ListenerConfig] | None = None,
+                tls: TLSConfig | None = None,
+                limits: LimitsConfig | None = None,
+                **server: Any) -> Config:
+    """Build a Config in code (tests, tools), with the same checks as a file.
+
+    ``server`` holds ``[server]`` keys other than data_dir; ``listeners``
+    defaults to one plaintext listener on an ephemeral loopback port with
+    plaintext login allowed.
+    """
+    if listeners is None:
+        listeners = (ListenerConfig("tcp:0:interface=127.0.0.1", "none", allow_plaintext_auth=True),)
+    return _build(ServerConfig(data_dir=os.fspath(data_dir), **server), listeners, tls,
+                  limits if limits is not None else LimitsConfig())

@@ -1,0 +1,30 @@
+"""What every connection of one server process shares (DESIGN §3, §6).
+
+This module owns the one object the service builds and hands to each
+listener's protocol factory: the configuration, the store, the cred portal,
+the TLS options for STARTTLS, the reactor, and the connection counters that
+``limits.max_connections`` and ``limits.max_connections_per_user`` are
+enforced against. It holds no per-connection state of its own beyond those
+counters and the set of live protocols (so that a stop can close them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import Config
+
+
+class ServerContext:
+    def __init__(self, config: Config, store: Any, portal: Any,
+                 tls_options: Any | None, reactor: Any) -> None:
+        self.config = config
+        self.store = store              # IStore
+        self.portal = portal            # twisted.cred.portal.Portal
+        self.tls_options = tls_options  # CertificateOptions for STARTTLS, or None
+        self.reactor = reactor
+        self.connections: int = 0
+        self.connections_by_user: dict[str, int] = {}
+        # Protocols add themselves on connectionMade and discard themselves on
+        # connectionLost; RunningServer.stop() closes what is left.
+        self.protocols: set[Any] = set()

@@ -1,0 +1,159 @@
+"""Configuration: the example files, the defaults, and errors that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cpmstore.config import (
+    ConfigError,
+    LimitsConfig,
+    ListenerConfig,
+    TLSConfig,
+    default_config,
+    load_config,
+    make_config,
+)
+
+CONF = Path(__file__).resolve().parent.parent / "conf"
+
+
+def _load(tmp_path: Path, text: str):
+    path = tmp_path / "cpmstore.toml"
+    path.write_text(text)
+    return load_config(path)
+
+
+def test_example_cpmstore_toml_sets_every_key() -> None:
+    config = load_config(CONF / "cpmstore.toml")
+    assert config.server.data_dir == "/var/lib/cpmstore"
+    assert config.server.users_file == "/etc/cpmstore/users"
+    assert config.server.hostname == "imap.example.com"
+    assert config.server.create_demo_user is False
+    assert config.listeners == (
+        ListenerConfig("tcp:143:interface=0.0.0.0", "starttls", allow_plaintext_auth=False),
+        ListenerConfig("tcp:993:interface=0.0.0.0", "implicit", allow_plaintext_auth=False),
+    )
+    assert config.tls == TLSConfig("/etc/cpmstore/cert.pem", "/etc/cpmstore/key.pem")
+    assert config.limits == LimitsConfig(
+        max_line_bytes=65536, max_literal_bytes=67108864, max_connections=1000,
+        max_connections_per_user=50, login_failure_delay=2.0, idle_timeout=1800,
+        max_sequence_ranges=100000, max_append_messages=1000)
+
+
+def test_example_cpmstore_toml_documents_every_key() -> None:
+    text = (CONF / "cpmstore.toml").read_text()
+    config = default_config()
+    keys = [*type(config.server).__slots__, *ListenerConfig.__slots__,
+            *TLSConfig.__slots__, *LimitsConfig.__slots__]
+    assert [key for key in keys if f"\n{key} = " not in text] == []
+
+
+def test_example_minimal_toml_is_loopback_plaintext() -> None:
+    config = load_config(CONF / "minimal.toml")
+    assert config.server.data_dir == "./cpmstore-data"
+    assert config.server.users_file == "./cpmstore-data/passwd"
+    assert config.listeners == (ListenerConfig("tcp:1143:interface=127.0.0.1", "none", allow_plaintext_auth=True),)
+    assert config.tls is None
+    assert config.server.create_demo_user is False
+
+
+def test_embedded_default() -> None:
+    config = load_config(None)
+    assert config.server.data_dir == "./cpmstore-data"
+    assert config.server.users_file == "./cpmstore-data/passwd"
+    assert config.server.create_demo_user is True
+    assert config.listeners == (ListenerConfig("tcp:1143:interface=127.0.0.1", "none", allow_plaintext_auth=True),)
+    assert config.tls is None
+    assert config.limits == LimitsConfig()
+    assert config.limits.login_failure_delay == 2.0
+    assert config.limits.idle_timeout == 1800
+
+
+def test_empty_file_takes_every_default(tmp_path: Path) -> None:
+    config = _load(tmp_path, "")
+    assert config.limits == LimitsConfig()
+    assert config.listeners == load_config(None).listeners
+
+
+def test_listener_defaults_are_not_plaintext(tmp_path: Path) -> None:
+    config = _load(tmp_path, '[[listener]]\nendpoint = "tcp:10143"\n')
+    assert config.listeners == (ListenerConfig("tcp:10143", "none", allow_plaintext_auth=False),)
+
+
+def test_float_key_accepts_integer(tmp_path: Path) -> None:
+    assert _load(tmp_path, "[limits]\nlogin_failure_delay = 0\n").limits.login_failure_delay == 0.0
+
+
+def test_private_key_defaults_to_certificate_file(tmp_path: Path) -> None:
+    config = _load(tmp_path, '[tls]\ncertificate = "both.pem"\n')
+    assert config.tls == TLSConfig("both.pem", "both.pem")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[limits]\nmax_line_bytes = \"64k\"\n", "limits.max_line_bytes: expected integer, got string"),
+    ("[limits]\nmax_connections = true\n", "limits.max_connections: expected integer, got boolean"),
+    ("[limits]\nlogin_failure_delay = \"2\"\n", "limits.login_failure_delay: expected float, got string"),
+    ("[limits]\nidle_timeout = -1\n", "limits.idle_timeout: must not be negative"),
+    ("[server]\ndata_dir = 5\n", "server.data_dir: expected string, got integer"),
+    ("[server]\ncreate_demo_user = \"yes\"\n", "server.create_demo_user: expected boolean, got string"),
+    ("[[listener]]\nallow_plaintext_auth = 1\n", "listener[0].allow_plaintext_auth: expected boolean, got integer"),
+    ("[listener]\nendpoint = \"tcp:1\"\n", "listener: expected array of tables"),
+    ("server = 1\n", "server: expected table, got integer"),
+])
+def test_wrong_type_names_the_key(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match="^" + message.replace("[", r"\[").replace("]", r"\]")):
+        _load(tmp_path, text)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[limits]\nmax_line_length = 10\n", "limits.max_line_length: unknown key"),
+    ("[server]\ndatadir = \"x\"\n", "server.datadir: unknown key"),
+    ("[[listener]]\nport = 143\n", r"listener\[0\].port: unknown key"),
+    ("[tls]\ncertificate = \"c\"\nkey = \"k\"\n", "tls.key: unknown key"),
+    ("[logging]\nlevel = \"debug\"\n", "logging: unknown section"),
+])
+def test_unknown_key_or_section_names_it(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match="^" + message):
+        _load(tmp_path, text)
+
+
+def test_unknown_tls_mode(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^listener\[1\].tls: expected one of none, starttls, implicit, got 'ssl'"):
+        _load(tmp_path, '[[listener]]\nendpoint = "tcp:1"\n[[listener]]\nendpoint = "tcp:2"\ntls = "ssl"\n')
+
+
+@pytest.mark.parametrize("mode", ["starttls", "implicit"])
+def test_tls_listener_needs_tls_section(tmp_path: Path, mode: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^listener\[0\].tls: '{mode}' needs a \[tls\] section"):
+        _load(tmp_path, f'[[listener]]\nendpoint = "tcp:993"\ntls = "{mode}"\n')
+
+
+def test_tls_section_needs_certificate(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="^tls.certificate: required"):
+        _load(tmp_path, '[tls]\nprivate_key = "k.pem"\n')
+
+
+def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cpmstore.toml: not valid TOML"):
+        _load(tmp_path, "[limits\n")
+
+
+def test_missing_file_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="nothere.toml: cannot read"):
+        load_config(tmp_path / "nothere.toml")
+
+
+def test_make_config_for_tests(tmp_path: Path) -> None:
+    config = make_config(tmp_path, limits=LimitsConfig(login_failure_delay=0), hostname="test")
+    assert config.server.data_dir == str(tmp_path)
+    assert config.server.users_file == str(tmp_path / "passwd")
+    assert config.server.hostname == "test"
+    assert config.listeners == (ListenerConfig("tcp:0:interface=127.0.0.1", "none", allow_plaintext_auth=True),)
+    assert config.limits.login_failure_delay == 0
+
+
+def test_make_config_checks_like_a_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^listener\[0\].tls"):
+        make_config(tmp_path, listeners=[ListenerConfig("tcp:0", "implicit")])
