@@ -1,0 +1,515 @@
+"""One user's store: folders, messages and changes (DESIGN §4, §5).
+
+Owns every operation on one user's data: it runs the blocking part (index
+transaction plus file work from ``maildir.py``) in a worker thread, one
+operation at a time per user, then, back on the reactor thread and still in
+the user's turn, updates the open folders' shared state and publishes the
+change on the user's bus. Crash-safety order for new files: write ``tmp/``,
+fsync, rename into ``cur/``, fsync the directory, then commit; files of
+removed messages go only after the commit. It never formats IMAP responses.
+
+RFC 3501 §6.3.3-6.3.6 (CREATE, DELETE, RENAME, SUBSCRIBE), §6.3.11 (APPEND),
+§6.4.3 (EXPUNGE), §6.4.6-6.4.7 (STORE, COPY); RFC 3502 (MULTIAPPEND, all or
+none); RFC 4315 (APPENDUID, COPYUID); RFC 6851 (MOVE); RFC 7162 §3.1 (MODSEQ).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from ..errors import IMAPError, InvalidMailboxName, MailboxExists, NoSuchMailbox
+from ..mime.analysis import analyze, normalize_line_endings
+from . import maildir
+from .changes import ChangeBus, FlagsChanged, MailboxChanged, MessagesAdded, MessagesExpunged
+from .index import Index, NewRow
+from .interfaces import AppendResult, CopyResult, IAccount, MailboxInfo, MailboxStatus, MessageMeta
+from .mailbox import FolderState, Mailbox
+from .names import (
+    INBOX, apply_flags, flags_to_text, in_subtree, normalize_name, parents_of, text_to_flags, validate_flags,
+)
+from .schema import CPM_FIELDS
+from .workers import UserQueue, Workers
+
+log = Logger()
+
+
+@dataclass(frozen=True, slots=True)
+class _Added:
+    """What a commit added to one folder, for the in-memory update."""
+
+    mailbox_id: int
+    uid_validity: int
+    uids: list[int]
+    modseqs: list[int]
+    uniques: list[int]
+    sizes: list[int]
+    uid_next: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Moved:
+    source_id: int
+    added: _Added
+    source_uids: list[int]
+    expunge_modseq: int  # 0 for a copy
+
+
+@dataclass(frozen=True, slots=True)
+class _Renamed:
+    created: list[MailboxInfo]
+    renamed: list[tuple[int, str, str]]  # (id, old name, new name)
+    moved: _Moved | None  # INBOX's messages, for a rename of INBOX
+
+
+def local_now() -> datetime:
+    return datetime.now().astimezone().replace(microsecond=0)
+
+
+@implementer(IAccount)
+class Account:
+    def __init__(self, username: str, user_dir: str, index: Index, workers: Workers) -> None:
+        self.username = username
+        self.user_dir = user_dir
+        self.index = index
+        self.workers = workers
+        self.queue = UserQueue(workers)
+        self.bus = ChangeBus()
+        self._open: dict[int, Mailbox] = {}
+        # UIDs added to folders nobody has open yet: \Recent once one is opened.
+        self._pending_recent: dict[int, set[int]] = {}
+        self._interned: dict[frozenset[str], frozenset[str]] = {}
+
+    def intern(self, flags: frozenset[str]) -> frozenset[str]:
+        return self._interned.setdefault(flags, flags)
+
+    def _loaded(self, name: str) -> Mailbox | None:
+        for mailbox in self._open.values():
+            if mailbox.name == name:
+                return mailbox
+        return None
+
+    # -- folders ---------------------------------------------------------------
+    async def list_mailboxes(self) -> list[MailboxInfo]:
+        return await self.queue.run(self.index.mailboxes)
+
+    async def create_mailbox(self, name: str) -> MailboxInfo:
+        name = normalize_name(name)
+        created = await self.queue.run(self._create_sync, name)
+        for info in created:
+            self.bus.publish(MailboxChanged("created", info.id, info.name))
+        return created[-1]
+
+    def _create_sync(self, name: str) -> list[MailboxInfo]:
+        if self.index.mailbox(name) is not None:
+            raise MailboxExists()
+        with self._new_folders() as created:
+            self._create_in_tx(name, created)
+        return created
+
+    def _new_folders(self):
+        return _NewFolders(self)
+
+    def _create_in_tx(self, name: str, created: list[MailboxInfo]) -> MailboxInfo:
+        """Create ``name`` and its missing parents inside the open transaction."""
+        info = None
+        for each in [*parents_of(name), name]:
+            info = self.index.mailbox(each)
+            if info is None:
+                uid_validity = self.index.new_uid_validity()
+                mailbox_id = self.index.insert_mailbox(each, uid_validity, self.index.next_modseqs())
+                # The directory before the commit: a crash leaves an empty
+                # directory without a row, which the next start removes.
+                maildir.make_mailbox_dir(self.user_dir, mailbox_id, maildir.MailboxFile(each, uid_validity))
+                info = self.index.mailbox_by_id(mailbox_id)
+                created.append(info)
+        return info
+
+    async def delete_mailbox(self, name: str) -> None:
+        name = normalize_name(name)
+        if name == INBOX:
+            raise InvalidMailboxName("INBOX can't be deleted.")
+        info = await self.queue.run(self._delete_sync, name)
+        self._pending_recent.pop(info.id, None)
+        mailbox = self._open.pop(info.id, None)
+        if mailbox is not None:
+            mailbox.deleted = True
+        self.bus.publish(MailboxChanged("deleted", info.id, info.name))
+
+    def _delete_sync(self, name: str) -> MailboxInfo:
+        info = self.index.mailbox(name)
+        if info is None:
+            raise NoSuchMailbox()
+        if len(self.index.subtree(name)) > 1:
+            # Dovecot's answer; RFC 3501 §6.3.4 would keep a \Noselect name.
+            raise IMAPError("Mailbox has children, delete them first", code=b"ALREADYEXISTS")
+        # Out of the way first: a crash from here on completes the delete at
+        # the next start instead of leaving a half folder a rebuild would revive.
+        away = maildir.move_away(self.user_dir, info.id)
+        try:
+            with self.index.transaction():
+                self.index.delete_mailbox(info.id)
+        except BaseException:
+            if away is not None:
+                os.rename(away, maildir.mailbox_dir(self.user_dir, info.id))
+            raise
+        if away is not None:
+            maildir.remove_tree(away)
+        return info
+
+    async def rename_mailbox(self, old: str, new: str) -> None:
+        old, new = normalize_name(old), normalize_name(new)
+        async with self.queue:
+            result = await self.workers.run(self._rename_sync, old, new)
+            for info in result.created:
+                self.bus.publish(MailboxChanged("created", info.id, info.name))
+            for mailbox_id, old_name, new_name in result.renamed:
+                mailbox = self._open.get(mailbox_id)
+                if mailbox is not None:
+                    mailbox.name = new_name
+                self.bus.publish(MailboxChanged("renamed", mailbox_id, new_name, old_name))
+            if result.moved is not None:
+                # The new folder is not open yet: its flags are read when it is.
+                self._apply_moved(result.moved, None, origin=None)
+
+    def _rename_sync(self, old: str, new: str) -> _Renamed:
+        source = self.index.mailbox(old)
+        if source is None:
+            raise NoSuchMailbox()
+        if self.index.mailbox(new) is not None:
+            raise MailboxExists()
+        if old != INBOX and in_subtree(new, old):
+            raise InvalidMailboxName("Can't rename mailbox under itself.")
+        if old == INBOX:
+            return self._rename_inbox_sync(source, new)
+        renames = [(m, new + m.name[len(old):]) for m in self.index.subtree(old)]
+        for _, target in renames:
+            if self.index.mailbox(target) is not None:
+                raise MailboxExists(f"Mailbox {target} already exists")
+        subscribed = set(self.index.subscriptions())
+        with self._new_folders() as created:
+            for parent in parents_of(new):
+                if self.index.mailbox(parent) is None:
+                    self._create_in_tx(parent, created)
+            for mailbox, target in renames:
+                self.index.rename_mailbox(mailbox.id, target)
+                # Subscriptions follow the folder, as in Dovecot.
+                if mailbox.name in subscribed:
+                    self.index.set_subscribed(mailbox.name, False)
+                    self.index.set_subscribed(target, True)
+        for mailbox, target in renames:
+            maildir.write_mailbox_file(
+                maildir.mailbox_dir(self.user_dir, mailbox.id),
+                maildir.MailboxFile(target, mailbox.uid_validity, mailbox.special_use),
+            )
+        return _Renamed(created, [(m.id, m.name, target) for m, target in renames], None)
+
+    def _rename_inbox_sync(self, inbox: MailboxInfo, new: str) -> _Renamed:
+        """RFC 3501 §6.3.5: INBOX's messages move to a new folder; INBOX stays,
+        empty, with its children (and its UIDVALIDITY: its UIDs are not reused)."""
+        uids = [row[0] for row in self.index.load_state(inbox.id)]
+        moved_files: list[str] = []
+        with self._new_folders() as created:
+            target = self._create_in_tx(new, created)
+            moved = self._copy_in_tx(inbox.id, uids, target, True, moved_files) if uids else None
+        maildir.remove_files(moved_files)
+        return _Renamed(created, [], moved)
+
+    async def set_subscribed(self, name: str, subscribed: bool) -> None:
+        name = normalize_name(name)
+        changed, info = await self.queue.run(self._subscribe_sync, name, subscribed)
+        if changed:
+            kind = "subscribed" if subscribed else "unsubscribed"
+            self.bus.publish(MailboxChanged(kind, info.id if info else 0, name))
+
+    def _subscribe_sync(self, name: str, subscribed: bool) -> tuple[bool, MailboxInfo | None]:
+        with self.index.transaction():
+            changed = self.index.set_subscribed(name, subscribed)
+        return changed, self.index.mailbox(name)
+
+    async def subscriptions(self) -> list[str]:
+        return await self.queue.run(self.index.subscriptions)
+
+    async def status(self, name: str) -> MailboxStatus:
+        name = normalize_name(name)
+        mailbox = self._loaded(name)
+        if mailbox is not None:
+            return MailboxStatus(
+                messages=len(mailbox.uids), recent=mailbox.count_recent(), uid_next=mailbox.uid_next,
+                uid_validity=mailbox.uid_validity, unseen=mailbox.count_unseen(),
+                highest_modseq=mailbox.highest_modseq, size=mailbox.total_size(),
+            )
+        info, (messages, unseen, size) = await self.queue.run(self._status_sync, name)
+        return MailboxStatus(
+            messages=messages, recent=len(self._pending_recent.get(info.id, ())), uid_next=info.uid_next,
+            uid_validity=info.uid_validity, unseen=unseen, highest_modseq=info.highest_modseq, size=size,
+        )
+
+    def _status_sync(self, name: str) -> tuple[MailboxInfo, tuple[int, int, int]]:
+        info = self._info(name)
+        return info, self.index.status_counts(info.id)
+
+    def _info(self, name: str) -> MailboxInfo:
+        info = self.index.mailbox(name)
+        if info is None:
+            raise NoSuchMailbox()
+        return info
+
+    async def open_mailbox(self, name: str) -> Mailbox:
+        name = normalize_name(name)
+        mailbox = self._loaded(name)
+        if mailbox is not None:
+            return mailbox
+        async with self.queue:
+            # Another session may have loaded it while this one waited its turn.
+            mailbox = self._loaded(name)
+            if mailbox is None:
+                info, state = await self.workers.run(self._load_sync, name)
+                state.flags = [self.intern(flags) for flags in state.flags]
+                directory = maildir.mailbox_dir(self.user_dir, info.id)
+                mailbox = Mailbox(self, info, directory, state, self._pending_recent.pop(info.id, set()))
+                self._open[info.id] = mailbox
+        return mailbox
+
+    def _load_sync(self, name: str) -> tuple[MailboxInfo, FolderState]:
+        info = self._info(name)
+        state = FolderState()
+        parsed: dict[str, frozenset[str]] = {}
+        for uid, modseq, flags, filename in self.index.load_state(info.id):
+            state.uids.append(uid)
+            state.modseqs.append(modseq)
+            state.flags.append(parsed.get(flags) or parsed.setdefault(flags, text_to_flags(flags)))
+            state.uniques.append(maildir.unique_of(filename))
+            state.sizes.append(int(filename.rpartition("=")[2]))
+        return info, state
+
+    # -- messages ----------------------------------------------------------------
+    async def append(self, name: str, messages: list[tuple[bytes, tuple[str, ...], datetime | None]]) -> AppendResult:
+        name = normalize_name(name)
+        prepared = [(data, validate_flags(flags), date) for data, flags, date in messages]
+        async with self.queue:
+            added, flags = await self.workers.run(self._append_sync, name, prepared)
+            self._apply_added(added, [self.intern(f) for f in flags])
+        return AppendResult(added.uid_validity, tuple(added.uids))
+
+    def _append_sync(self, name: str, messages: list[tuple[bytes, tuple[str, ...], datetime | None]]) -> tuple[_Added, list[frozenset[str]]]:
+        info = self._info(name)
+        # Analysis before the write lock: CPU work, nothing to undo.
+        prepared = []
+        for data, flags, date in messages:
+            data = normalize_line_endings(data)
+            when = (date or local_now()).replace(microsecond=0)
+            prepared.append((data, frozenset(flags), when, analyze(data)))
+        directory = maildir.mailbox_dir(self.user_dir, info.id)
+        delivered: list[str] = []
+        try:
+            with self.index.transaction():
+                info = self._info(name)
+                first_modseq = self.index.next_modseqs(len(prepared))
+                rows, uniques = [], []
+                for i, (data, flags, when, cache) in enumerate(prepared):
+                    uid = info.uid_next + i
+                    unique, filename = maildir.deliver(directory, uid, data)
+                    delivered.append(os.path.join(directory, "cur", filename))
+                    uniques.append(unique)
+                    rows.append(NewRow(uid, filename, flags_to_text(flags), first_modseq + i, len(data), when, cache))
+                maildir.fsync_dir(os.path.join(directory, "cur"))
+                self.index.insert_messages(info.id, rows)
+                uid_next = info.uid_next + len(rows)
+                self.index.set_counters(info.id, uid_next, first_modseq + len(rows) - 1)
+        except BaseException:
+            # All or none (RFC 3502 §6.3.11): nothing of a failed APPEND stays.
+            maildir.remove_files(delivered)
+            raise
+        added = _Added(info.id, info.uid_validity, [r.uid for r in rows], [r.modseq for r in rows],
+                       uniques, [r.size for r in rows], uid_next)
+        return added, [flags for _, flags, _, _ in prepared]
+
+    def _apply_added(self, added: _Added, flags: list[frozenset[str]] | None) -> None:
+        """``flags`` may be None only when the target folder cannot be open."""
+        if not added.uids:
+            return
+        mailbox = self._open.get(added.mailbox_id)
+        if mailbox is not None:
+            assert flags is not None
+            mailbox.apply_added(added.uids, flags, added.modseqs, added.uniques, added.sizes, added.uid_next)
+        else:
+            self._pending_recent.setdefault(added.mailbox_id, set()).update(added.uids)
+        self.bus.publish(MessagesAdded(added.mailbox_id, tuple(added.uids), max(added.modseqs)))
+
+    async def copy(self, source: Mailbox, uids: list[int], target: str, move: bool = False, origin: object = None) -> CopyResult:
+        target = normalize_name(target)
+        async with self.queue:
+            present = sorted(uid for uid in set(uids) if uid in source)
+            if source.deleted or not present:
+                info = await self.workers.run(self._info, target)
+                return CopyResult(info.uid_validity, (), ())
+            flags = [source.flags_of(uid) for uid in present]
+            moved = await self.workers.run(self._copy_sync, source.id, present, target, move)
+            self._apply_moved(moved, flags, origin)
+        return CopyResult(moved.added.uid_validity, tuple(present), tuple(moved.added.uids))
+
+    def _copy_sync(self, source_id: int, uids: list[int], target: str, move: bool) -> _Moved:
+        removed_files: list[str] = []
+        with self.index.transaction():
+            moved = self._copy_in_tx(source_id, uids, self._info(target), move, removed_files)
+        maildir.remove_files(removed_files)
+        return moved
+
+    def _copy_in_tx(self, source_id: int, uids: list[int], target: MailboxInfo, move: bool, removed_files: list[str]) -> _Moved:
+        """Link ``uids`` (present ones, ascending) into ``target`` and add their
+        rows; for a move also remove them from the source (files listed in
+        ``removed_files`` for after the commit)."""
+        filenames = self.index.filenames(source_id, uids)
+        uids = [uid for uid in uids if uid in filenames]
+        source_dir = maildir.mailbox_dir(self.user_dir, source_id)
+        target_dir = maildir.mailbox_dir(self.user_dir, target.id)
+        first_modseq = self.index.next_modseqs(len(uids) + (1 if move else 0))
+        linked: list[str] = []
+        copies, uniques, sizes = [], [], []
+        try:
+            for i, uid in enumerate(uids):
+                size = int(filenames[uid].rpartition("=")[2])
+                unique, filename = maildir.link(
+                    os.path.join(source_dir, "cur", filenames[uid]), target_dir, target.uid_next + i, size
+                )
+                linked.append(os.path.join(target_dir, "cur", filename))
+                copies.append((uid, target.uid_next + i, filename, first_modseq + i))
+                uniques.append(unique)
+                sizes.append(size)
+            maildir.fsync_dir(os.path.join(target_dir, "cur"))
+            self.index.copy_rows(source_id, target.id, copies)
+            uid_next = target.uid_next + len(copies)
+            self.index.set_counters(target.id, uid_next, first_modseq + len(copies) - 1 if copies else None)
+            expunge_modseq = 0
+            if move:
+                expunge_modseq = first_modseq + len(copies)
+                self.index.remove_messages(source_id, uids, expunge_modseq)
+                self.index.set_counters(source_id, highest_modseq=expunge_modseq)
+        except BaseException:
+            maildir.remove_files(linked)
+            raise
+        if move:
+            removed_files.extend(os.path.join(source_dir, "cur", filenames[uid]) for uid in uids)
+        added = _Added(target.id, target.uid_validity, [c[1] for c in copies], [c[3] for c in copies],
+                       uniques, sizes, uid_next)
+        return _Moved(source_id, added, uids, expunge_modseq)
+
+    def _apply_moved(self, moved: _Moved, flags: list[frozenset[str]] | None, origin: object) -> None:
+        if moved.expunge_modseq:
+            source = self._open.get(moved.source_id)
+            if source is not None:
+                source.apply_removed(moved.source_uids, moved.expunge_modseq)
+            pending = self._pending_recent.get(moved.source_id)
+            if pending:
+                pending.difference_update(moved.source_uids)
+        self._apply_added(moved.added, flags)
+        if moved.expunge_modseq:
+            self.bus.publish(MessagesExpunged(moved.source_id, tuple(moved.source_uids), moved.expunge_modseq, origin))
+
+    async def store_flags(self, mailbox: Mailbox, uids: list[int], mode: str, flags: tuple[str, ...], origin: object = None) -> list[tuple[int, frozenset[str], int]]:
+        flags = validate_flags(flags)
+        async with self.queue:
+            plan: list[tuple[int, frozenset[str]]] = []
+            for uid in sorted(set(uids)):
+                if uid in mailbox:
+                    current = mailbox.flags_of(uid)
+                    new = apply_flags(current, mode, flags)
+                    if new != current:
+                        plan.append((uid, self.intern(new)))
+            if not plan or mailbox.deleted:
+                return []
+            first = await self.workers.run(self._store_sync, mailbox.id, [(u, flags_to_text(f)) for u, f in plan])
+            changes = [(uid, new, first + i) for i, (uid, new) in enumerate(plan)]
+            mailbox.apply_flags(changes)
+            self.bus.publish(FlagsChanged(mailbox.id, tuple(changes), origin))
+        return changes
+
+    def _store_sync(self, mailbox_id: int, plan: list[tuple[int, str]]) -> int:
+        with self.index.transaction():
+            first = self.index.next_modseqs(len(plan))
+            self.index.set_flags(mailbox_id, [(uid, text, first + i) for i, (uid, text) in enumerate(plan)])
+            self.index.set_counters(mailbox_id, highest_modseq=first + len(plan) - 1)
+        return first
+
+    async def expunge(self, mailbox: Mailbox, uids: list[int] | None = None, origin: object = None) -> list[int]:
+        async with self.queue:
+            candidates = mailbox.uids if uids is None else sorted(set(uids))
+            doomed = [uid for uid in candidates if uid in mailbox and "\\Deleted" in mailbox.flags_of(uid)]
+            if not doomed or mailbox.deleted:
+                return []
+            modseq = await self.workers.run(self._expunge_sync, mailbox.id, doomed)
+            mailbox.apply_removed(doomed, modseq)
+            self.bus.publish(MessagesExpunged(mailbox.id, tuple(doomed), modseq, origin))
+        return doomed
+
+    def _expunge_sync(self, mailbox_id: int, uids: list[int]) -> int:
+        directory = maildir.mailbox_dir(self.user_dir, mailbox_id)
+        with self.index.transaction():
+            filenames = self.index.filenames(mailbox_id, uids)
+            modseq = self.index.next_modseqs()
+            self.index.remove_messages(mailbox_id, uids, modseq)
+            self.index.set_counters(mailbox_id, highest_modseq=modseq)
+        # After the commit: a crash in between leaves files whose UIDs are
+        # recorded as expunged, and the next start removes them.
+        maildir.remove_files([os.path.join(directory, "cur", name) for name in filenames.values()])
+        return modseq
+
+    async def meta(self, mailbox: Mailbox, uids: list[int], cached: bool = True) -> list[MessageMeta]:
+        async with self.queue:
+            rows = await self.workers.run(self.index.meta_rows, mailbox.id, uids, cached)
+            by_uid = {}
+            for row in rows:
+                uid = row[0]
+                if uid not in mailbox:
+                    continue
+                sent = datetime.fromisoformat(row[3]) if row[3] else None
+                extra = {}
+                if cached:
+                    extra = dict(envelope=row[4] or b"", body=row[5] or b"", bodystructure=row[6] or b"", header=row[7] or b"")
+                by_uid[uid] = MessageMeta(
+                    uid=uid, flags=mailbox.flags_of(uid), modseq=mailbox.modseq_of(uid), size=row[1],
+                    internaldate=datetime.fromisoformat(row[2]), sent_date=sent, **extra,
+                )
+        return [by_uid[uid] for uid in uids if uid in by_uid]
+
+    async def search_header(self, mailbox: Mailbox, name: str, value: str) -> set[int] | None:
+        column = CPM_FIELDS.get(name.lower())
+        if column is None:
+            return None
+        return await self.queue.run(self.index.search_field, mailbox.id, column, value)
+
+    async def expunged_since(self, mailbox: Mailbox, modseq: int) -> list[int]:
+        return await self.queue.run(self.index.expunged_since, mailbox.id, modseq)
+
+
+class _NewFolders:
+    """A transaction that may create folder directories: on failure the
+    directories made for uncommitted rows are removed again."""
+
+    def __init__(self, account: Account) -> None:
+        self._account = account
+        self._created: list[MailboxInfo] = []
+        self._transaction = account.index.transaction()
+
+    def __enter__(self) -> list[MailboxInfo]:
+        self._transaction.__enter__()
+        return self._created
+
+    def __exit__(self, *exc_info) -> bool:
+        try:
+            suppressed = self._transaction.__exit__(*exc_info)
+        except BaseException:
+            self._remove_dirs()
+            raise
+        if exc_info[0] is not None and not suppressed:
+            self._remove_dirs()
+        return bool(suppressed)
+
+    def _remove_dirs(self) -> None:
+        for info in self._created:
+            maildir.remove_tree(maildir.mailbox_dir(self._account.user_dir, info.id))

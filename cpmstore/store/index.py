@@ -1,0 +1,281 @@
+"""SQL access to one user's index (DESIGN §4).
+
+Owns every SQL statement the store runs against ``index.sqlite3`` (schema in
+``schema.py``) and the derivation of the cached columns from message bytes
+(via ``cpmstore.mime.analysis``). The index is the truth for folders, UIDs,
+flags and MODSEQ (RFC 7162 §3.1: one counter per user, so values grow across
+folders). It never touches message files and never runs on the reactor
+thread: callers run it in a worker thread, one operation at a time per user,
+each write inside ``transaction()``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterator, Sequence
+from urllib.request import pathname2url
+
+from ..mime.analysis import Analysis
+from .interfaces import MailboxInfo
+from .schema import CPM_FIELDS, connect
+
+# Rows fetched per statement when reading many UIDs (well below SQLite's
+# variable limit, large enough that a 1:* FETCH is a handful of queries).
+CHUNK = 500
+_CACHE_COLUMNS = "envelope, body, bodystructure, header"
+_MAILBOX_COLUMNS = (
+    "m.id, m.name, m.uid_validity, m.uid_next, m.highest_modseq, "
+    "EXISTS (SELECT 1 FROM subscriptions s WHERE s.name = m.name), m.special_use"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewRow:
+    uid: int
+    filename: str
+    flags: str
+    modseq: int
+    size: int
+    internaldate: datetime
+    cache: Analysis  # what APPEND derived from the bytes once
+
+
+def _mailbox_info(row: Sequence) -> MailboxInfo:
+    return MailboxInfo(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6])
+
+
+class Index:
+    def __init__(self, path: str, connection: sqlite3.Connection | None = None) -> None:
+        self.path = path
+        self.connection: sqlite3.Connection = connection if connection is not None else connect(path)
+
+    @classmethod
+    def open_readonly(cls, path: str) -> "Index":
+        """For checks with the server stopped: no migration, no write."""
+        uri = "file:" + pathname2url(os.path.abspath(path)) + "?mode=ro"
+        return cls(path, sqlite3.connect(uri, uri=True, check_same_thread=False))
+
+    def close(self) -> None:
+        self.connection.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self.connection.execute("COMMIT")
+        except BaseException:
+            # A failed COMMIT leaves the transaction open: end it either way.
+            if self.connection.in_transaction:
+                self.connection.execute("ROLLBACK")
+            raise
+
+    def _one(self, sql: str, args: Sequence = ()) -> tuple | None:
+        return self.connection.execute(sql, args).fetchone()
+
+    # -- counters ----------------------------------------------------------
+    def next_modseqs(self, count: int = 1) -> int:
+        """Reserve ``count`` MODSEQs; returns the first (they are consecutive)."""
+        last = self._one("UPDATE modseq SET value = value + ? WHERE id = 1 RETURNING value", (count,))[0]
+        return last - count + 1
+
+    def set_modseq_floor(self, value: int) -> None:
+        self.connection.execute("UPDATE modseq SET value = max(value, ?) WHERE id = 1", (value,))
+
+    def new_uid_validity(self) -> int:
+        """Time-based, and above every UIDVALIDITY this user ever had, so a
+        re-created folder never repeats an old one (RFC 3501 §2.3.1.1)."""
+        row = self._one("SELECT value FROM settings WHERE key = 'last_uid_validity'")
+        value = max(int(time.time()), (row[0] if row else 0) + 1)
+        self.connection.execute(
+            "INSERT OR REPLACE INTO settings (key, value) VALUES ('last_uid_validity', ?)", (value,)
+        )
+        return value
+
+    def note_uid_validity(self, value: int) -> None:
+        row = self._one("SELECT value FROM settings WHERE key = 'last_uid_validity'")
+        if row is None or row[0] < value:
+            self.connection.execute(
+                "INSERT OR REPLACE INTO settings (key, value) VALUES ('last_uid_validity', ?)", (value,)
+            )
+
+    # -- folders -----------------------------------------------------------
+    def mailboxes(self) -> list[MailboxInfo]:
+        rows = self.connection.execute(f"SELECT {_MAILBOX_COLUMNS} FROM mailboxes m ORDER BY m.name")
+        return [_mailbox_info(row) for row in rows]
+
+    def mailbox(self, name: str) -> MailboxInfo | None:
+        row = self._one(f"SELECT {_MAILBOX_COLUMNS} FROM mailboxes m WHERE m.name = ?", (name,))
+        return _mailbox_info(row) if row else None
+
+    def mailbox_by_id(self, mailbox_id: int) -> MailboxInfo | None:
+        row = self._one(f"SELECT {_MAILBOX_COLUMNS} FROM mailboxes m WHERE m.id = ?", (mailbox_id,))
+        return _mailbox_info(row) if row else None
+
+    def subtree(self, root: str) -> list[MailboxInfo]:
+        """``root`` and every folder below it."""
+        rows = self.connection.execute(
+            f"SELECT {_MAILBOX_COLUMNS} FROM mailboxes m WHERE m.name = ? OR substr(m.name, 1, ?) = ?",
+            (root, len(root) + 1, root + "/"),
+        )
+        return [_mailbox_info(row) for row in rows]
+
+    def insert_mailbox(
+        self, name: str, uid_validity: int, highest_modseq: int,
+        special_use: str | None = None, mailbox_id: int | None = None, uid_next: int = 1,
+    ) -> int:
+        cursor = self.connection.execute(
+            "INSERT INTO mailboxes (id, name, uid_validity, uid_next, highest_modseq, special_use) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (mailbox_id, name, uid_validity, uid_next, highest_modseq, special_use),
+        )
+        return cursor.lastrowid
+
+    def rename_mailbox(self, mailbox_id: int, name: str) -> None:
+        self.connection.execute("UPDATE mailboxes SET name = ? WHERE id = ?", (name, mailbox_id))
+
+    def delete_mailbox(self, mailbox_id: int) -> None:
+        for table in ("messages", "expunged", "acl", "metadata", "urlauth_keys"):
+            self.connection.execute(f"DELETE FROM {table} WHERE mailbox_id = ?", (mailbox_id,))
+        self.connection.execute("DELETE FROM mailboxes WHERE id = ?", (mailbox_id,))
+
+    def set_counters(self, mailbox_id: int, uid_next: int | None = None, highest_modseq: int | None = None) -> None:
+        if uid_next is not None:
+            self.connection.execute(
+                "UPDATE mailboxes SET uid_next = max(uid_next, ?) WHERE id = ?", (uid_next, mailbox_id)
+            )
+        if highest_modseq is not None:
+            self.connection.execute(
+                "UPDATE mailboxes SET highest_modseq = max(highest_modseq, ?) WHERE id = ?",
+                (highest_modseq, mailbox_id),
+            )
+
+    # -- subscriptions -------------------------------------------------------
+    def subscriptions(self) -> list[str]:
+        return [row[0] for row in self.connection.execute("SELECT name FROM subscriptions ORDER BY name")]
+
+    def set_subscribed(self, name: str, subscribed: bool) -> bool:
+        """Returns whether anything changed."""
+        if subscribed:
+            sql = "INSERT OR IGNORE INTO subscriptions (name) VALUES (?)"
+        else:
+            sql = "DELETE FROM subscriptions WHERE name = ?"
+        return self.connection.execute(sql, (name,)).rowcount > 0
+
+    # -- messages ------------------------------------------------------------
+    def load_state(self, mailbox_id: int) -> list[tuple[int, int, str, str]]:
+        """(uid, modseq, flags, filename) of every message, by UID: the one bulk
+        read behind an open folder (served by the ``messages_state`` index)."""
+        return self.connection.execute(
+            "SELECT uid, modseq, flags, filename FROM messages INDEXED BY messages_state "
+            "WHERE mailbox_id = ? ORDER BY uid",
+            (mailbox_id,),
+        ).fetchall()
+
+    def insert_messages(self, mailbox_id: int, rows: list[NewRow]) -> None:
+        columns = ", ".join(CPM_FIELDS.values())
+        marks = ", ".join("?" * len(CPM_FIELDS))
+        self.connection.executemany(
+            "INSERT INTO messages (mailbox_id, uid, modseq, flags, size, filename, internaldate, sent_date, "
+            f"{_CACHE_COLUMNS}, {columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {marks})",
+            [
+                (
+                    mailbox_id, r.uid, r.modseq, r.flags, r.size, r.filename, r.internaldate.isoformat(),
+                    r.cache.sent_date.isoformat() if r.cache.sent_date else None,
+                    r.cache.envelope, r.cache.body, r.cache.bodystructure, r.cache.header,
+                    *(r.cache.fields.get(name) for name in CPM_FIELDS),
+                )
+                for r in rows
+            ],
+        )
+
+    def copy_rows(self, source_id: int, target_id: int, copies: list[tuple[int, int, str, int]]) -> None:
+        """Copy index rows (cached columns included, inside SQLite) for
+        (source uid, target uid, target filename, modseq) each."""
+        kept = ", ".join(("flags", "size", "internaldate", "sent_date", _CACHE_COLUMNS, *CPM_FIELDS.values()))
+        self.connection.executemany(
+            f"INSERT INTO messages (mailbox_id, uid, filename, modseq, {kept}) "
+            f"SELECT ?, ?, ?, ?, {kept} FROM messages WHERE mailbox_id = ? AND uid = ?",
+            [(target_id, dst, filename, modseq, source_id, src) for src, dst, filename, modseq in copies],
+        )
+
+    def filenames(self, mailbox_id: int, uids: list[int]) -> dict[int, str]:
+        found: dict[int, str] = {}
+        for chunk, where, args in _uid_chunks(uids):
+            rows = self.connection.execute(
+                f"SELECT uid, filename FROM messages WHERE mailbox_id = ? AND {where}", (mailbox_id, *args)
+            )
+            found.update((uid, name) for uid, name in rows if uid in chunk)
+        return found
+
+    def remove_messages(self, mailbox_id: int, uids: list[int], modseq: int) -> None:
+        """Delete rows and remember the UIDs as expunged at ``modseq`` (VANISHED)."""
+        self.connection.executemany(
+            "DELETE FROM messages WHERE mailbox_id = ? AND uid = ?", [(mailbox_id, uid) for uid in uids]
+        )
+        self.connection.executemany(
+            "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)",
+            [(mailbox_id, uid, modseq) for uid in uids],
+        )
+
+    def set_flags(self, mailbox_id: int, changes: list[tuple[int, str, int]]) -> None:
+        self.connection.executemany(
+            "UPDATE messages SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
+            [(flags, modseq, mailbox_id, uid) for uid, flags, modseq in changes],
+        )
+
+    def meta_rows(self, mailbox_id: int, uids: list[int], cached: bool) -> list[tuple]:
+        """(uid, size, internaldate, sent_date[, envelope, body, bodystructure, header])
+        for those of ``uids`` present, one statement per chunk."""
+        columns = "uid, size, internaldate, sent_date" + (f", {_CACHE_COLUMNS}" if cached else "")
+        result: list[tuple] = []
+        for chunk, where, args in _uid_chunks(uids):
+            rows = self.connection.execute(
+                f"SELECT {columns} FROM messages WHERE mailbox_id = ? AND {where}", (mailbox_id, *args)
+            )
+            result.extend(row for row in rows if row[0] in chunk)
+        return result
+
+    def status_counts(self, mailbox_id: int) -> tuple[int, int, int]:
+        """(messages, unseen, total size) by aggregate query, no rows loaded."""
+        row = self._one(
+            "SELECT count(*), coalesce(sum(instr(' ' || flags || ' ', ' \\Seen ') = 0), 0), "
+            "coalesce(sum(size), 0) FROM messages WHERE mailbox_id = ?",
+            (mailbox_id,),
+        )
+        return row[0], row[1], row[2]
+
+    def search_field(self, mailbox_id: int, column: str, value: str) -> set[int]:
+        if column not in CPM_FIELDS.values():
+            raise ValueError(column)
+        rows = self.connection.execute(
+            f"SELECT uid FROM messages WHERE mailbox_id = ? AND {column} IS NOT NULL "
+            f"AND instr(lower({column}), lower(?)) > 0",
+            (mailbox_id, value),
+        )
+        return {row[0] for row in rows}
+
+    def expunged_since(self, mailbox_id: int, modseq: int) -> list[int]:
+        rows = self.connection.execute(
+            "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid", (mailbox_id, modseq)
+        )
+        return [row[0] for row in rows]
+
+    def expunged_uids(self, mailbox_id: int) -> set[int]:
+        return {row[0] for row in self.connection.execute("SELECT uid FROM expunged WHERE mailbox_id = ?", (mailbox_id,))}
+
+
+def _uid_chunks(uids: list[int]) -> Iterator[tuple[set[int], str, tuple[int, ...]]]:
+    """Split ``uids`` into chunks, each a range query when contiguous."""
+    ordered = sorted(set(uids))
+    for start in range(0, len(ordered), CHUNK):
+        part = ordered[start:start + CHUNK]
+        if part[-1] - part[0] + 1 == len(part):
+            yield set(part), "uid BETWEEN ? AND ?", (part[0], part[-1])
+        else:
+            yield set(part), f"uid IN ({', '.join('?' * len(part))})", tuple(part)

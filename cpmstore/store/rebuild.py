@@ -1,0 +1,243 @@
+"""Index recovery, checking and rebuilding from the files (DESIGN §4).
+
+Owns what makes the index and the Maildir files agree again: at every start
+(``open_index``: finish interrupted deletes, remove ``tmp/`` leftovers, adopt
+delivered files whose commit never happened, drop rows whose file is gone),
+and for the admin with the server stopped (``check_index``, ``rebuild_index``).
+The files are the truth for which messages exist; the index for flags and
+MODSEQ. Nothing acknowledged is ever dropped: an unknown file is adopted,
+keeping its UID when that UID was never handed out (RFC 3501 §2.3.1.1), and
+only files whose UID the index records as expunged are removed.
+Synchronous and blocking: a worker thread or a stopped server only.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime
+
+from twisted.logger import Logger
+
+from ..mime.analysis import analyze
+from . import maildir
+from .index import Index, NewRow
+from .interfaces import MailboxInfo
+from .names import INBOX, flags_to_text
+
+log = Logger()
+INDEX_FILE = "index.sqlite3"
+
+
+def index_path(user_dir: str) -> str:
+    return os.path.join(user_dir, INDEX_FILE)
+
+
+def open_index(user_dir: str) -> Index:
+    """The user's index, recovered after a crash, INBOX present."""
+    os.makedirs(maildir.mail_root(user_dir), exist_ok=True)
+    path = index_path(user_dir)
+    if not os.path.exists(path) and _mailbox_dirs(user_dir):
+        log.warn("Index of {user_dir} missing with folders present: rebuilding", user_dir=user_dir)
+        log.info("{summary}", summary=rebuild_index(user_dir))
+    index = Index(path)
+    recover(user_dir, index)
+    if index.mailbox(INBOX) is None:
+        with index.transaction():
+            uid_validity = index.new_uid_validity()
+            mailbox_id = index.insert_mailbox(INBOX, uid_validity, index.next_modseqs())
+            maildir.make_mailbox_dir(user_dir, mailbox_id, maildir.MailboxFile(INBOX, uid_validity))
+    return index
+
+
+def recover(user_dir: str, index: Index) -> None:
+    root = maildir.mail_root(user_dir)
+    known = {info.id: info for info in index.mailboxes()}
+    for entry in sorted(os.listdir(root)):
+        path = os.path.join(root, entry)
+        if entry.startswith(maildir.DELETING_PREFIX):
+            mailbox_id = _int(entry[len(maildir.DELETING_PREFIX):])
+            if mailbox_id in known:
+                log.warn("Completing the interrupted delete of {name}", name=known.pop(mailbox_id).name)
+                with index.transaction():
+                    index.delete_mailbox(mailbox_id)
+            maildir.remove_tree(path)
+        elif entry.isdigit() and int(entry) not in known:
+            if _message_files(path):
+                log.warn("{path} holds messages but no folder: left for rebuild_index", path=path)
+            else:
+                maildir.remove_tree(path)  # a CREATE that never committed
+    for info in known.values():
+        _recover_mailbox(user_dir, index, info)
+
+
+def _recover_mailbox(user_dir: str, index: Index, info: MailboxInfo) -> None:
+    path = maildir.mailbox_dir(user_dir, info.id)
+    described = maildir.MailboxFile(info.name, info.uid_validity, info.special_use)
+    complete = all(os.path.isdir(os.path.join(path, sub)) for sub in ("tmp", "new", "cur"))
+    if not complete:
+        log.warn("Directory of {name} missing: recreated", name=info.name)
+    if not complete or maildir.read_mailbox_file(path) != described:
+        # Missing, or a RENAME committed before its file was rewritten.
+        maildir.make_mailbox_dir(user_dir, info.id, described)
+    for leftover in os.listdir(os.path.join(path, "tmp")):
+        log.info("Removing unfinished delivery {name}", name=leftover)
+        maildir.remove_files([os.path.join(path, "tmp", leftover)])
+    rows = {filename: uid for uid, _, _, filename in index.load_state(info.id)}
+    on_disk = set(os.listdir(os.path.join(path, "cur")))
+    missing = sorted(uid for filename, uid in rows.items() if filename not in on_disk)
+    orphans = [os.path.join("cur", f) for f in on_disk if f not in rows]
+    orphans += [os.path.join("new", f) for f in os.listdir(os.path.join(path, "new"))]
+    if not missing and not orphans:
+        return
+    expunged = index.expunged_uids(info.id)
+    finished_expunges: list[str] = []
+    with index.transaction():
+        if missing:
+            log.error("{count} message files of {name} are missing: expunged", count=len(missing), name=info.name)
+            modseq = index.next_modseqs()
+            index.remove_messages(info.id, missing, modseq)
+            index.set_counters(info.id, highest_modseq=modseq)
+        uid_next = max([info.uid_next, *(uid + 1 for uid in rows.values())])
+        new_rows = []
+        for relative in sorted(orphans, key=_uid_order):
+            parsed = maildir.parse_name(os.path.basename(relative))
+            if parsed.uid is not None and parsed.uid < uid_next and parsed.uid in expunged:
+                finished_expunges.append(os.path.join(path, relative))
+                continue
+            uid = parsed.uid if parsed.uid is not None and parsed.uid >= uid_next else uid_next
+            log.warn("Adopting {file} into {name} as UID {uid}", file=relative, name=info.name, uid=uid)
+            new_rows.append(_adopt(path, relative, uid, parsed.flags, index.next_modseqs()))
+            uid_next = uid + 1
+        if new_rows:
+            maildir.fsync_dir(os.path.join(path, "cur"))
+            index.insert_messages(info.id, new_rows)
+            index.set_counters(info.id, uid_next, max(r.modseq for r in new_rows))
+    maildir.remove_files(finished_expunges)
+
+
+def _adopt(path: str, relative: str, uid: int, flags: frozenset[str], modseq: int) -> NewRow:
+    """An index row for a file found on disk, renamed to its canonical name
+    in ``cur/`` unless it already has it."""
+    full = os.path.join(path, relative)
+    with open(full, "rb") as f:
+        data = f.read()
+    when = datetime.fromtimestamp(int(os.stat(full).st_mtime)).astimezone()
+    filename = os.path.basename(relative)
+    parsed = maildir.parse_name(filename)
+    in_place = relative == os.path.join("cur", filename) and parsed.canonical
+    if not (in_place and parsed.uid == uid and parsed.size == len(data)):
+        _, filename = maildir.rename_into_cur(path, relative, uid, len(data))
+    return NewRow(uid, filename, flags_to_text(flags), modseq, len(data), when, analyze(data))
+
+
+def _uid_order(relative: str) -> tuple[int, str]:
+    uid = maildir.parse_name(os.path.basename(relative)).uid
+    return (uid if uid is not None else 1 << 62, relative)
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
+def _mailbox_dirs(user_dir: str) -> list[int]:
+    root = maildir.mail_root(user_dir)
+    if not os.path.isdir(root):
+        return []
+    return sorted(int(e) for e in os.listdir(root) if e.isdigit() and os.path.isdir(os.path.join(root, e)))
+
+
+def _message_files(path: str) -> list[str]:
+    found = []
+    for sub in ("cur", "new"):
+        if os.path.isdir(os.path.join(path, sub)):
+            found += [os.path.join(sub, f) for f in os.listdir(os.path.join(path, sub))]
+    return found
+
+
+def check_index(user_dir: str) -> list[str]:
+    """Problems between the index and the files, one sentence each (none: [])."""
+    path = index_path(user_dir)
+    if not os.path.exists(path):
+        return [f"{path} is missing"]
+    problems = []
+    index = Index.open_readonly(path)
+    try:
+        known = {info.id: info for info in index.mailboxes()}
+        for mailbox_id in _mailbox_dirs(user_dir):
+            if mailbox_id not in known:
+                problems.append(f"directory {mailbox_id} has no folder in the index")
+        for info in known.values():
+            directory = maildir.mailbox_dir(user_dir, info.id)
+            if maildir.read_mailbox_file(directory) != maildir.MailboxFile(info.name, info.uid_validity, info.special_use):
+                problems.append(f"{info.name}: mailbox file missing or out of date")
+            rows = {filename: uid for uid, _, _, filename in index.load_state(info.id)}
+            files = set(_message_files(directory))
+            for filename, uid in sorted(rows.items(), key=lambda item: item[1]):
+                if os.path.join("cur", filename) not in files:
+                    problems.append(f"{info.name}: UID {uid} has no file ({filename})")
+            for relative in sorted(files - {os.path.join("cur", f) for f in rows}):
+                problems.append(f"{info.name}: file {relative} has no index row")
+            if rows and info.uid_next <= max(rows.values()):
+                problems.append(f"{info.name}: UIDNEXT {info.uid_next} is not above UID {max(rows.values())}")
+    finally:
+        index.close()
+    return problems
+
+
+def rebuild_index(user_dir: str) -> str:
+    """A new index from the ``mailbox`` files and the message files.
+
+    Keeps folder ids, names, UIDVALIDITY and UIDs (file names); sizes and the
+    cached columns are recomputed; flags come from a Maildir ``:2,`` suffix if
+    any. MODSEQ restarts from a microsecond clock, far above any count of
+    changes the lost index could have reached, so that no client's cached
+    HIGHESTMODSEQ lies above the new values (RFC 7162 §3.1.2). Subscriptions,
+    ACLs and metadata are not in the files and are lost. A previous index is
+    kept beside as ``index.sqlite3.old-<time>``.
+    """
+    path = index_path(user_dir)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.rename(path + suffix, f"{path}.old-{stamp}{suffix}")
+    index = Index(path)
+    folders = messages = 0
+    try:
+        with index.transaction():
+            index.set_modseq_floor(time.time_ns() // 1000)
+            for mailbox_id in _mailbox_dirs(user_dir):
+                folders += 1
+                messages += _rebuild_mailbox(user_dir, index, mailbox_id)
+    finally:
+        index.close()
+    return f"rebuilt {path}: {folders} folders, {messages} messages"
+
+
+def _rebuild_mailbox(user_dir: str, index: Index, mailbox_id: int) -> int:
+    directory = maildir.mailbox_dir(user_dir, mailbox_id)
+    for sub in ("tmp", "new", "cur"):
+        os.makedirs(os.path.join(directory, sub), exist_ok=True)
+    described = maildir.read_mailbox_file(directory)
+    if described is None:
+        described = maildir.MailboxFile(f"recovered-{mailbox_id}", index.new_uid_validity())
+        log.warn("{dir} has no mailbox file: named {name}", dir=directory, name=described.name)
+    name = described.name if index.mailbox(described.name) is None else f"{described.name}-{mailbox_id}"
+    index.note_uid_validity(described.uid_validity)
+    index.insert_mailbox(name, described.uid_validity, index.next_modseqs(), described.special_use, mailbox_id)
+    if name != described.name:
+        described = maildir.MailboxFile(name, described.uid_validity, described.special_use)
+    maildir.write_mailbox_file(directory, described)
+    for leftover in os.listdir(os.path.join(directory, "tmp")):
+        maildir.remove_files([os.path.join(directory, "tmp", leftover)])
+    rows: list[NewRow] = []
+    uid_next = 1
+    for relative in sorted(_message_files(directory), key=_uid_order):
+        parsed = maildir.parse_name(os.path.basename(relative))
+        uid = parsed.uid if parsed.uid is not None and parsed.uid >= uid_next else uid_next
+        rows.append(_adopt(directory, relative, uid, parsed.flags, index.next_modseqs()))
+        uid_next = uid + 1
+    maildir.fsync_dir(os.path.join(directory, "cur"))
+    index.insert_messages(mailbox_id, rows)
+    index.set_counters(mailbox_id, uid_next, max((r.modseq for r in rows), default=None))
+    return len(rows)

@@ -1,0 +1,63 @@
+"""The Maildir + sqlite store of every user under one data directory (DESIGN §4).
+
+Owns the mapping from a user name to ``<data>/users/<name, percent-encoded>/``,
+the one ``Account`` object per user in this process (opened, recovered and
+given an INBOX on first use) and the thread pool all blocking work runs in.
+It never runs blocking work on the reactor thread.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import quote
+
+from twisted.internet.defer import DeferredLock
+from zope.interface import implementer
+
+from .account import Account
+from .interfaces import IStore
+from .rebuild import open_index
+from .workers import Workers
+
+
+def user_dir_name(username: str) -> str:
+    """A file name that is the user name and nothing else: ``/``, ``%`` and
+    ``.`` percent-encoded so ``..`` or ``a/b`` cannot leave ``users/``."""
+    if not username:
+        raise ValueError("empty user name")
+    return quote(username, safe="").replace(".", "%2E")
+
+
+@implementer(IStore)
+class MaildirStore:
+    def __init__(self, data_dir: str, reactor: Any = None, max_threads: int = 8) -> None:
+        if reactor is None:
+            from twisted.internet import reactor
+        self.data_dir = data_dir
+        self.workers = Workers(reactor, max_threads)
+        self._accounts: dict[str, Account] = {}
+        self._opening = DeferredLock()
+
+    def user_dir(self, username: str) -> str:
+        return os.path.join(self.data_dir, "users", user_dir_name(username))
+
+    async def account(self, username: str) -> Account:
+        account = self._accounts.get(username)
+        if account is not None:
+            return account
+        async with self._opening:
+            account = self._accounts.get(username)
+            if account is None:
+                user_dir = self.user_dir(username)
+                index = await self.workers.run(open_index, user_dir)
+                account = Account(username, user_dir, index, self.workers)
+                self._accounts[username] = account
+        return account
+
+    async def close(self) -> None:
+        for account in list(self._accounts.values()):
+            async with account.queue:
+                await self.workers.run(account.index.close)
+        self._accounts.clear()
+        self.workers.stop()

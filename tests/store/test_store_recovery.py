@@ -1,0 +1,194 @@
+"""Restart, crash recovery, index check and rebuild, and the one-query folder load."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+import pytest_twisted
+
+from cpmstore.store import maildir
+from cpmstore.mime.analysis import analyze
+from cpmstore.store.index import Index, NewRow
+from cpmstore.store.rebuild import check_index, index_path, rebuild_index
+from cpmstore.store.store import MaildirStore
+
+
+def message(n: int) -> bytes:
+    return b"Subject: message %d\r\n\r\nbody %d\r\n" % (n, n)
+
+
+async def snapshot(account) -> dict:
+    """Everything a reconnecting client may rely on, per folder."""
+    result = {}
+    for info in await account.list_mailboxes():
+        box = await account.open_mailbox(info.name)
+        result[info.name] = (
+            box.uid_validity, box.uid_next, list(box.uids),
+            [box.flags_of(uid) for uid in box.uids], [await box.read(uid) for uid in box.uids],
+        )
+    return result
+
+
+async def populate(account) -> None:
+    await account.create_mailbox("Default/tel:+33612345678")
+    await account.append("INBOX", [(message(n), ("\\Seen",), None) for n in (1, 2, 3)])
+    await account.append("Default/tel:+33612345678", [(message(4), ("$CPM-Read", "\\Flagged"), None)])
+    inbox = await account.open_mailbox("INBOX")
+    await inbox.store_flags([2], "+", ("\\Deleted",))
+    await inbox.expunge()
+    await account.rename_mailbox("Default", "Conversations")
+
+
+async def reopened(store: MaildirStore, data_dir: str) -> MaildirStore:
+    await store.close()
+    return MaildirStore(data_dir)
+
+
+@pytest_twisted.ensureDeferred
+async def test_restart_keeps_uids_uidvalidity_flags_and_modseq(store, account, data_dir):
+    await populate(account)
+    before = await snapshot(account)
+    modseqs = {info.name: info.highest_modseq for info in await account.list_mailboxes()}
+    again = await reopened(store, data_dir)
+    try:
+        account = await again.account("alice")
+        assert await snapshot(account) == before
+        assert {info.name: info.highest_modseq for info in await account.list_mailboxes()} == modseqs
+        assert (await account.append("INBOX", [(message(5), (), None)])).uids == (4,)
+        assert check_index(account.user_dir) == []
+    finally:
+        await again.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_crash_recovery_adopts_files_and_drops_leftovers(store, account, data_dir):
+    await account.append("INBOX", [(message(n), (), None) for n in (1, 2, 3, 4)])
+    inbox = await account.open_mailbox("INBOX")
+    directory = os.path.join(account.user_dir, "mail", str(inbox.id))
+    # A crash after an EXPUNGE commit, before its file was removed.
+    os.link(inbox.path(4), os.path.join(directory, "spare"))
+    await inbox.store_flags([4], "+", ("\\Deleted",))
+    await inbox.expunge()
+    expunged_name = os.path.basename(inbox.path(3)).replace("3.", "4.", 1)
+    os.rename(os.path.join(directory, "spare"), os.path.join(directory, "cur", expunged_name))
+    lost = inbox.path(2)
+    await store.close()
+    # A crash between rename into cur/ and the commit; one during a write to tmp/;
+    # a file dropped into new/ by hand; a file lost from the disk.
+    with open(os.path.join(directory, "cur", maildir.canonical_name(9, 1, len(message(9)))), "wb") as f:
+        f.write(message(9))
+    with open(os.path.join(directory, "tmp", "7.half,S=100"), "wb") as f:
+        f.write(b"Subject: half")
+    with open(os.path.join(directory, "new", "foreign:2,FS"), "wb") as f:
+        f.write(message(10))
+    os.unlink(lost)
+    problems = check_index(account.user_dir)
+    assert any("UID 2 has no file" in p for p in problems)
+    assert any("no index row" in p for p in problems)
+    again = MaildirStore(data_dir)
+    try:
+        account = await again.account("alice")
+        inbox = await account.open_mailbox("INBOX")
+        assert list(inbox.uids) == [1, 3, 9, 10] and inbox.uid_next == 11
+        assert await inbox.read(9) == message(9) and await inbox.read(10) == message(10)
+        assert inbox.flags_of(10) == {"\\Seen", "\\Flagged"}
+        [meta] = await inbox.meta([9])
+        assert meta.header == b"Subject: message 9\r\n\r\n"
+        assert await inbox.expunged_since(0) == [2, 4]
+        assert os.listdir(os.path.join(directory, "tmp")) == []
+        assert os.listdir(os.path.join(directory, "new")) == []
+        assert len(os.listdir(os.path.join(directory, "cur"))) == 4
+        assert check_index(account.user_dir) == []
+    finally:
+        await again.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_rebuild_index_from_files(store, account, data_dir):
+    await populate(account)
+    before = await snapshot(account)
+    highest = max(info.highest_modseq for info in await account.list_mailboxes())
+    user_dir = account.user_dir
+    await store.close()
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(index_path(user_dir) + suffix):
+            os.unlink(index_path(user_dir) + suffix)
+    summary = rebuild_index(user_dir)
+    assert "3 folders, 3 messages" in summary
+    again = MaildirStore(data_dir)
+    try:
+        account = await again.account("alice")
+        after = await snapshot(account)
+        # Flags are not in the files: everything else is back.
+        assert {name: (v[0], v[1], v[2], v[4]) for name, v in after.items()} == {
+            name: (v[0], v[1], v[2], v[4]) for name, v in before.items()
+        }
+        assert min(info.highest_modseq for info in await account.list_mailboxes()) > highest
+        assert check_index(user_dir) == []
+    finally:
+        await again.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_missing_index_is_rebuilt_on_open(store, account, data_dir):
+    await account.create_mailbox("Kept")
+    await account.append("Kept", [(message(1), (), None)])
+    uid_validity = (await account.status("Kept")).uid_validity
+    await store.close()
+    os.unlink(index_path(account.user_dir))
+    again = MaildirStore(data_dir)
+    try:
+        account = await again.account("alice")
+        status = await account.status("Kept")
+        assert (status.messages, status.uid_validity, status.uid_next) == (1, uid_validity, 2)
+    finally:
+        await again.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_large_folder_opens_with_one_bulk_query(store, account, data_dir):
+    inbox_id = (await account.open_mailbox("INBOX")).id
+    await store.close()
+    count = 20_000
+    directory = os.path.join(account.user_dir, "mail", str(inbox_id), "cur")
+    data = message(0)
+    cache = analyze(data)
+    when = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    original = os.path.join(data_dir, "original")
+    with open(original, "wb") as f:
+        f.write(data)
+    rows = []
+    for uid in range(1, count + 1):
+        name = maildir.canonical_name(uid, uid, len(data))
+        os.link(original, os.path.join(directory, name))
+        rows.append(NewRow(uid, name, "\\Seen" if uid % 2 else "", uid + 10, len(data), when, cache))
+    index = Index(index_path(account.user_dir))
+    with index.transaction():
+        index.insert_messages(inbox_id, rows)
+        index.set_counters(inbox_id, count + 1, count + 10)
+        index.set_modseq_floor(count + 10)
+    index.close()
+    again = MaildirStore(data_dir)
+    try:
+        account = await again.account("alice")
+        statements: list[str] = []
+        account.index.connection.set_trace_callback(statements.append)
+        status = await account.status("INBOX")
+        assert (status.messages, status.unseen) == (count, count // 2)
+        assert not any("FROM messages INDEXED BY" in s for s in statements)
+        statements.clear()
+        inbox = await account.open_mailbox("INBOX")
+        reading_messages = [s for s in statements if "messages" in s]
+        assert len(reading_messages) == 1 and len(statements) <= 3
+        assert len(inbox.uids) == count and inbox.modseq_of(count) == count + 10
+        assert inbox.flags_of(1) is inbox.flags_of(3)
+        statements.clear()
+        assert await account.open_mailbox("INBOX") is inbox
+        assert (await account.status("INBOX")).messages == count
+        metas = await inbox.meta(list(range(1, count + 1)), cached=False)
+        assert len(statements) == count // 500  # one range query per chunk
+        assert len(metas) == count and await inbox.read(count) == data
+    finally:
+        account.index.connection.set_trace_callback(None)
+        await again.close()
