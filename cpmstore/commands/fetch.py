@@ -1,0 +1,175 @@
+"""FETCH and UID FETCH (RFC 3501 §6.4.5, §7.4.2; UID FETCH §6.4.8).
+
+What each message costs is decided once per command from the items asked
+for: flags come from the shared in-memory state; sizes, dates and the cached
+ENVELOPE / BODYSTRUCTURE / header block from one index query per chunk;
+message files are read only for body sections, off the reactor thread, one
+chunk at a time, and each chunk waits for the socket to drain so memory
+stays flat however many messages are fetched.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.threads import deferToThreadPool
+
+from ..imap import response as wire
+from ..imap.commands import Fetch
+from ..imap.datetimes import format_internaldate
+from ..imap.fetchatt import FetchAtt, response_name
+from ..mime.sections import fetch_section
+from .reply import Reply
+
+_CACHED = frozenset({"ENVELOPE", "BODYSTRUCTURE", "RFC822.HEADER"})
+_META = frozenset({"INTERNALDATE", "RFC822.SIZE"}) | _CACHED
+_FILE = frozenset({"RFC822", "RFC822.TEXT"})
+_SETS_SEEN = frozenset({"RFC822", "RFC822.TEXT"})
+_HEADER_ONLY = frozenset({"HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT"})
+_CHUNK_MESSAGES = 2000
+_CHUNK_BYTES = 4 << 20
+
+
+def _header_only(att: FetchAtt) -> bool:
+    s = att.section
+    return s is not None and not s.parts and s.text in _HEADER_ONLY
+
+
+def _reads_file(att: FetchAtt) -> bool:
+    if att.name in _FILE:
+        return True
+    return att.name == "BODY" and att.section is not None and not _header_only(att)
+
+
+def _needs_cache(att: FetchAtt) -> bool:
+    return att.name in _CACHED or (att.name == "BODY" and (att.section is None or _header_only(att)))
+
+
+def _sets_seen(att: FetchAtt) -> bool:
+    return att.name in _SETS_SEEN or (att.name == "BODY" and att.section is not None and not att.peek)
+
+
+class _Plan:
+    def __init__(self, items: tuple[FetchAtt, ...], uid: bool) -> None:
+        items = list(items)
+        if uid and not any(a.name == "UID" for a in items):
+            items.insert(0, FetchAtt("UID"))
+        self.items = items
+        self.cache = any(_needs_cache(a) for a in items)
+        self.file = any(_reads_file(a) for a in items)
+        self.meta = self.cache or self.file or any(a.name in _META for a in items)
+        self.sets_seen = any(_sets_seen(a) for a in items)
+        self.has_flags = any(a.name == "FLAGS" for a in items)
+
+
+def _read_files(paths: list[tuple[int, str]]) -> dict[int, bytes]:
+    out = {}
+    for uid, path in paths:
+        try:
+            with open(path, "rb") as f:
+                out[uid] = f.read()
+        except FileNotFoundError:
+            pass  # expunged by another session meanwhile
+    return out
+
+
+async def fetch(session, cmd: Fetch) -> Reply:
+    view = session.selected
+    mailbox = view.mailbox
+    plan = _Plan(cmd.items, cmd.uid)
+    pairs = view.present(view.resolve(cmd.sequence_set, cmd.uid))
+    if not pairs:
+        return Reply.ok("Fetch completed.")
+    seen_now: set[int] = set()
+    if plan.sets_seen and not view.readonly:
+        flags_of = mailbox.flags_of
+        unseen = [uid for _seq, uid in pairs if "\\Seen" not in flags_of(uid)]
+        if unseen:
+            changed = await mailbox.store_flags(unseen, "+", ("\\Seen",), origin=session)
+            seen_now = {uid for uid, _flags, _modseq in changed}
+    reactor = session.context.reactor
+    pool = reactor.getThreadPool()
+    for chunk in _chunks(pairs, _CHUNK_MESSAGES):
+        metas = {}
+        if plan.meta:
+            for meta in await mailbox.meta([uid for _s, uid in chunk], cached=plan.cache):
+                metas[meta.uid] = meta
+        if plan.file:
+            for part in _by_size(chunk, metas):
+                paths = [(uid, mailbox.path(uid)) for _s, uid in part if uid in metas]
+                bodies = await deferToThreadPool(reactor, pool, _read_files, paths)
+                session.send(b"".join(_responses(view, plan, part, metas, bodies, seen_now)))
+                await session.drained()
+        else:
+            session.send(b"".join(_responses(view, plan, chunk, metas, None, seen_now)))
+            await session.drained()
+    return Reply.ok("Fetch completed.")
+
+
+def _chunks(pairs, size):
+    for i in range(0, len(pairs), size):
+        yield pairs[i:i + size]
+
+
+def _by_size(chunk, metas):
+    part, total = [], 0
+    for pair in chunk:
+        meta = metas.get(pair[1])
+        size = meta.size if meta is not None else 0
+        if part and total + size > _CHUNK_BYTES:
+            yield part
+            part, total = [], 0
+        part.append(pair)
+        total += size
+    if part:
+        yield part
+
+
+def _responses(view, plan: _Plan, pairs, metas, bodies, seen_now):
+    for seq, uid in pairs:
+        meta = metas.get(uid)
+        if plan.meta and meta is None:
+            continue  # expunged meanwhile: nothing to say about it
+        body = None
+        if bodies is not None:
+            body = bodies.get(uid)
+            if body is None:
+                continue
+        out = []
+        for att in plan.items:
+            out.append(_item(view, att, uid, meta, body))
+        if uid in seen_now and not plan.has_flags:
+            out.append(b"FLAGS " + wire.flag_list(view.flags_of(uid)))
+        yield b"* %d FETCH (%s)\r\n" % (seq, b" ".join(out))
+
+
+def _item(view, att: FetchAtt, uid: int, meta, body: bytes | None) -> bytes:
+    name = att.name
+    if name == "UID":
+        return b"UID %d" % uid
+    if name == "FLAGS":
+        return b"FLAGS " + wire.flag_list(view.flags_of(uid))
+    if name == "RFC822.SIZE":
+        return b"RFC822.SIZE %d" % meta.size
+    if name == "INTERNALDATE":
+        return b"INTERNALDATE " + format_internaldate(meta.internaldate)
+    if name == "ENVELOPE":
+        return b"ENVELOPE " + meta.envelope
+    if name == "BODYSTRUCTURE":
+        return b"BODYSTRUCTURE " + meta.bodystructure
+    if name == "RFC822.HEADER":
+        return b"RFC822.HEADER " + wire.literal(meta.header)
+    if name == "RFC822":
+        return b"RFC822 " + wire.literal(body)
+    if name == "RFC822.TEXT":
+        return b"RFC822.TEXT " + wire.literal(fetch_section(body, (), "TEXT") or b"")
+    if name == "BODY" and att.section is None:
+        return b"BODY " + meta.body
+    # BODY[section]<partial>
+    section = att.section
+    source = meta.header if _header_only(att) else body
+    data = fetch_section(source, section.parts, section.text, section.fields)
+    if data is None:
+        return response_name(att) + b" NIL"
+    if att.partial is not None:
+        origin, count = att.partial
+        data = data[origin:origin + count]
+    return response_name(att) + b" " + wire.literal(data)

@@ -1,0 +1,181 @@
+"""SEARCH and UID SEARCH (RFC 3501 §6.4.4, §7.2.5; CHARSET UTF-8).
+
+Keys are evaluated in order of cost: flags, sequence numbers and UIDs from
+memory; CPM identity headers (Conversation-ID, IMDN-Message-ID, ...) by one
+index query each; other headers, sizes and dates from the index cache; only
+BODY and TEXT read message files, off the reactor thread, chunk by chunk, and
+only for the messages the cheaper keys left.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from datetime import date
+
+from twisted.internet.threads import deferToThreadPool
+
+from ..errors import IMAPError
+from ..imap import response as wire
+from ..imap.commands import Search
+from ..imap.searchkeys import SearchKey
+from ..mime.headers import header_values
+from ..mime.sections import fetch_section
+from ..mime.text import searchable_text
+from .fetch import _read_files
+from .reply import Reply
+
+CHARSETS = ("US-ASCII", "UTF-8")
+_CHUNK = 2000
+
+# How much of a message a key needs: 0 memory, 1 index row, 2 cached header, 3 file.
+_COST = {"HEADER": 2, "SENTBEFORE": 2, "SENTON": 2, "SENTSINCE": 2, "BODY": 3, "TEXT": 3,
+         "BEFORE": 1, "ON": 1, "SINCE": 1, "LARGER": 1, "SMALLER": 1}
+
+
+class _Ranges:
+    """Membership in a sequence set by bisect over its merged ranges."""
+
+    def __init__(self, ranges: list[tuple[int, int]]) -> None:
+        self.starts = [lo for lo, _hi in ranges]
+        self.ranges = ranges
+
+    def __contains__(self, n: int) -> bool:
+        i = bisect_right(self.starts, n) - 1
+        return i >= 0 and n <= self.ranges[i][1]
+
+
+class _Context:
+    def __init__(self, view, charset: str) -> None:
+        self.view = view
+        self.charset = charset
+        self.header_sets: dict[int, set[int]] = {}
+        self.ranges: dict[int, _Ranges] = {}
+
+    def text(self, raw: bytes) -> str:
+        return raw.decode("utf-8" if self.charset == "UTF-8" else "ascii", "replace").casefold()
+
+
+def _walk(key: SearchKey):
+    yield key
+    if key.op in ("AND", "OR", "NOT"):
+        for child in key.args:
+            yield from _walk(child)
+
+
+def _cost(key: SearchKey, ctx: _Context) -> int:
+    if key.op in ("AND", "OR", "NOT"):
+        return max((_cost(k, ctx) for k in key.args), default=0)
+    if key.op == "HEADER" and id(key) in ctx.header_sets:
+        return 0
+    return _COST.get(key.op, 0)
+
+
+async def search(session, cmd: Search) -> Reply:
+    charset = cmd.charset or "US-ASCII"
+    if charset not in CHARSETS:
+        raise IMAPError("Unsupported charset.", b"BADCHARSET (US-ASCII UTF-8)")
+    view = session.selected
+    mailbox = view.mailbox
+    ctx = _Context(view, charset)
+    uids_all = view.uids
+    for key in _walk(cmd.criteria):
+        if key.op == "HEADER":
+            found = await mailbox.search_header(key.args[0].decode("ascii", "replace"), ctx.text(key.args[1]))
+            if found is not None:
+                ctx.header_sets[id(key)] = found
+        elif key.op == "SEQSET":
+            ctx.ranges[id(key)] = _Ranges(key.args[0].ranges(len(uids_all)))
+        elif key.op == "UID":
+            ctx.ranges[id(key)] = _Ranges(key.args[0].ranges(uids_all[-1] if uids_all else 0))
+    pairs = view.present(list(zip(range(1, len(uids_all) + 1), uids_all)))
+    top = list(cmd.criteria.args) if cmd.criteria.op == "AND" else [cmd.criteria]
+    cheap = [k for k in top if _cost(k, ctx) == 0]
+    costly = [k for k in top if _cost(k, ctx) > 0]
+    for key in cheap:
+        pairs = [p for p in pairs if _match(key, ctx, p[0], p[1], None, None)]
+    if costly:
+        need = max(_cost(k, ctx) for k in costly)
+        survivors = []
+        reactor = session.context.reactor
+        for i in range(0, len(pairs), _CHUNK):
+            chunk = pairs[i:i + _CHUNK]
+            metas = {m.uid: m for m in await mailbox.meta([u for _s, u in chunk], cached=need >= 2)}
+            bodies = None
+            if need >= 3:
+                paths = [(u, mailbox.path(u)) for _s, u in chunk if u in metas]
+                bodies = await deferToThreadPool(reactor, reactor.getThreadPool(), _read_files, paths)
+            for seq, uid in chunk:
+                meta = metas.get(uid)
+                if meta is None:
+                    continue
+                body = bodies.get(uid) if bodies is not None else None
+                if all(_match(k, ctx, seq, uid, meta, body) for k in costly):
+                    survivors.append((seq, uid))
+        pairs = survivors
+    numbers = [uid if cmd.uid else seq for seq, uid in pairs]
+    session.send(wire.untagged(b" ".join([b"SEARCH"] + [b"%d" % n for n in numbers])))
+    return Reply.ok("Search completed.")
+
+
+def _day(value) -> date | None:
+    return value.date() if value is not None else None
+
+
+def _match(key: SearchKey, ctx: _Context, seq: int, uid: int, meta, body) -> bool:
+    op, args = key.op, key.args
+    if op == "ALL":
+        return True
+    if op == "AND":
+        return all(_match(k, ctx, seq, uid, meta, body) for k in args)
+    if op == "OR":
+        return _match(args[0], ctx, seq, uid, meta, body) or _match(args[1], ctx, seq, uid, meta, body)
+    if op == "NOT":
+        return not _match(args[0], ctx, seq, uid, meta, body)
+    if op == "SEQSET":
+        return seq in ctx.ranges[id(key)]
+    if op == "UID":
+        return uid in ctx.ranges[id(key)]
+    view = ctx.view
+    if op == "FLAG":
+        if args[0] == "\\Recent":
+            return uid in view.recent
+        return args[0] in view.mailbox.flags_of(uid)
+    if op == "UNFLAG":
+        if args[0] == "\\Recent":
+            return uid not in view.recent
+        return args[0] not in view.mailbox.flags_of(uid)
+    if op == "NEW":
+        return uid in view.recent and "\\Seen" not in view.mailbox.flags_of(uid)
+    if op == "OLD":
+        return uid not in view.recent
+    if op == "HEADER":
+        found = ctx.header_sets.get(id(key))
+        if found is not None:
+            return uid in found
+        wanted = ctx.text(args[1])
+        values = header_values(meta.header, args[0].decode("ascii", "replace"))
+        return any(wanted in v.casefold() for v in values)
+    if op == "LARGER":
+        return meta.size > args[0]
+    if op == "SMALLER":
+        return meta.size < args[0]
+    if op in ("BEFORE", "ON", "SINCE"):
+        return _compare(op, meta.internaldate.date(), args[0])
+    if op in ("SENTBEFORE", "SENTON", "SENTSINCE"):
+        sent = _day(meta.sent_date) or meta.internaldate.date()
+        return _compare(op[4:], sent, args[0])
+    if op == "BODY":
+        return ctx.text(args[0]) in searchable_text(body).casefold()
+    if op == "TEXT":
+        wanted = ctx.text(args[0])
+        header = (fetch_section(body, (), "HEADER") or b"").decode("utf-8", "replace")
+        return wanted in header.casefold() or wanted in searchable_text(body).casefold()
+    raise IMAPError(f"Unsupported search key {op}.")
+
+
+def _compare(op: str, day: date, wanted: date) -> bool:
+    if op == "BEFORE":
+        return day < wanted
+    if op == "ON":
+        return day == wanted
+    return day >= wanted

@@ -1,0 +1,189 @@
+"""The Twisted edge: bytes in, bytes out (DESIGN §3).
+
+This module only moves bytes and schedules work. It frames the stream into
+commands (``imap.framing``), runs them strictly one at a time in arrival
+order (pipelined commands wait in a queue, so a command sent during a slow
+SELECT is never refused), hands lines to a command that asked for one (IDLE's
+DONE, an AUTHENTICATE response), switches to TLS on STARTTLS after throwing
+away whatever the client sent behind it, and applies back-pressure: a
+handler that writes a lot awaits ``drained()`` and so never outruns the
+socket. Everything IMAP-specific lives in ``session`` and ``commands``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from twisted.internet import defer
+from twisted.internet.interfaces import IPushProducer
+from twisted.internet.protocol import Factory, Protocol
+from twisted.logger import Logger
+from twisted.protocols.policies import TimeoutMixin
+from zope.interface import implementer
+
+from ..imap import response as wire
+from ..imap.framing import CommandBytes, Framer, LineTooLong, LiteralTooBig, NeedContinuation
+from .session import Session
+
+log = Logger()
+
+
+class IMAPFactory(Factory):
+    """One per listener: knows the shared server context and the listener's settings."""
+
+    def __init__(self, context, listener) -> None:
+        self.context = context
+        self.listener = listener
+
+    def buildProtocol(self, addr):
+        proto = IMAPProtocol(self.context, self.listener)
+        proto.factory = self
+        return proto
+
+
+@implementer(IPushProducer)
+class IMAPProtocol(Protocol, TimeoutMixin):
+    def __init__(self, context, listener) -> None:
+        self.context = context
+        self.listener = listener
+        limits = context.config.limits
+        self.framer = Framer(limits.max_line_bytes, limits.max_literal_bytes)
+        self.queue: deque = deque()
+        self.busy = False
+        self.closed = False
+        self.tls_active = listener.tls == "implicit"
+        self._line_waiter: defer.Deferred | None = None
+        self._generation = 0  # bumped when buffered input must be forgotten
+        self._paused = False
+        self._drain_waiters: list[defer.Deferred] = []
+        self.session: Session | None = None
+
+    # -- connection --------------------------------------------------------
+    def connectionMade(self) -> None:
+        ctx = self.context
+        ctx.connections += 1
+        ctx.protocols.add(self)
+        self.transport.registerProducer(self, True)
+        self.session = Session(self)
+        if ctx.connections > ctx.config.limits.max_connections:
+            self.write(wire.untagged_status(b"BYE", "Too many connections, try again later.", b"UNAVAILABLE"))
+            self.transport.loseConnection()
+            return
+        self.setTimeout(ctx.config.limits.idle_timeout)
+        self.write(self.session.greeting())
+
+    def connectionLost(self, reason=None) -> None:
+        self.setTimeout(None)
+        if not self.closed:
+            self.closed = True
+            self.context.connections -= 1
+            self.context.protocols.discard(self)
+        self.queue.clear()
+        if self._line_waiter is not None:
+            waiter, self._line_waiter = self._line_waiter, None
+            waiter.callback(None)
+        self._release_drain_waiters()
+        if self.session is not None:
+            self.session.connection_lost()
+
+    def timeoutConnection(self) -> None:
+        self.write(wire.untagged_status(b"BYE", "Disconnected for inactivity."))
+        self.transport.loseConnection()
+
+    # -- input -------------------------------------------------------------
+    def dataReceived(self, data: bytes) -> None:
+        self.resetTimeout()
+        generation = self._generation
+        for event in self.framer.feed(data):
+            if self._generation != generation:
+                break  # STARTTLS ran: what followed it in this read is dropped
+            if isinstance(event, CommandBytes):
+                if self._line_waiter is not None and not self.queue:
+                    waiter, self._line_waiter = self._line_waiter, None
+                    waiter.callback(event.raw)
+                    continue
+                self.queue.append(event)
+            elif isinstance(event, NeedContinuation):
+                self.write(wire.continuation(b"Ready for literal data"))
+                continue
+            else:
+                self.queue.append(event)
+            self._pump()
+
+    def read_line(self) -> defer.Deferred:
+        """The next line the client sends (None if the connection closes)."""
+        if self.queue and isinstance(self.queue[0], CommandBytes):
+            return defer.succeed(self.queue.popleft().raw)
+        self._line_waiter = defer.Deferred()
+        return self._line_waiter
+
+    def _pump(self) -> None:
+        while not self.busy and self.queue and not self.closed:
+            event = self.queue.popleft()
+            if isinstance(event, LineTooLong):
+                self.write(wire.tagged(event.tag or b"*", b"BAD", "Command line too long."))
+                continue
+            if isinstance(event, LiteralTooBig):
+                self._refuse_literal(event)
+                continue
+            self.busy = True
+            d = defer.Deferred.fromCoroutine(self.session.execute(event.raw))
+            d.addErrback(self._internal_error)
+            d.addBoth(self._done)
+
+    def _refuse_literal(self, event: LiteralTooBig) -> None:
+        text = f"Literal of {event.size} bytes is over the limit of {self.context.config.limits.max_literal_bytes}."
+        tag = event.tag or b"*"
+        if event.command_name == b"APPEND" and event.synchronizing:
+            self.write(wire.tagged(tag, b"NO", text, b"TOOBIG"))
+        else:
+            self.write(wire.tagged(tag, b"BAD", text, b"TOOBIG"))
+
+    def _internal_error(self, failure) -> None:
+        log.failure("command failed", failure)
+
+    def _done(self, _ignored) -> None:
+        self.busy = False
+        self._pump()
+
+    # -- output ------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        if not self.closed and self.transport is not None:
+            self.transport.write(data)
+
+    def drained(self) -> defer.Deferred:
+        """Fires when the transport can take more (immediately when not paused)."""
+        if not self._paused or self.closed:
+            return defer.succeed(None)
+        d = defer.Deferred()
+        self._drain_waiters.append(d)
+        return d
+
+    def pauseProducing(self) -> None:
+        self._paused = True
+
+    def resumeProducing(self) -> None:
+        self._paused = False
+        self._release_drain_waiters()
+
+    def stopProducing(self) -> None:
+        self._paused = False
+        self._release_drain_waiters()
+
+    def _release_drain_waiters(self) -> None:
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for d in waiters:
+            d.callback(None)
+
+    # -- TLS and closing -------------------------------------------------------
+    def start_tls(self) -> None:
+        """Switch to TLS now: anything the client sent behind STARTTLS is dropped
+        (RFC 3501 §6.2.1; a man in the middle could have injected it)."""
+        self.framer.reset()
+        self.queue.clear()
+        self._generation += 1
+        self.transport.startTLS(self.context.tls_options)
+        self.tls_active = True
+
+    def close(self) -> None:
+        self.transport.loseConnection()

@@ -1,0 +1,182 @@
+"""A session's view of its selected mailbox (RFC 3501 §5.2, §7.3.1, §7.4.1).
+
+The mailbox state itself (UIDs, flags, MODSEQs) is shared by every session
+(``store.interfaces.IMailbox``). What belongs to one session is kept here:
+the sequence-number view, which lags behind the shared state until the
+session may announce an expunge; the changes it has heard of but not yet
+announced; and which messages are \\Recent for it. Sequence numbers map to
+UIDs by index and UIDs to sequence numbers by bisect, so nothing here walks a
+sequence set number by number.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left, bisect_right
+from typing import Iterator
+
+from ..errors import BadCommand
+from ..imap import response as wire
+from ..imap.seqset import STAR, SequenceSet
+from ..store.changes import FlagsChanged, MailboxChanged, MessagesAdded, MessagesExpunged
+
+SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
+# OMA CPM flag-extension (cpm-formats.md §4): listed so clients know it is kept.
+CPM_FLAGS = ("\\read-report-sent",)
+
+
+class SelectedView:
+    def __init__(self, session, mailbox, readonly: bool) -> None:
+        self.session = session
+        self.mailbox = mailbox
+        self.readonly = readonly
+        self.uids = array("L", mailbox.uids)
+        self.recent: set[int] = mailbox.claim_recent(list(self.uids)) if not readonly else set()
+        self.keywords = self._keywords_in_use()
+        self._added: list[int] = []
+        self._expunged: set[int] = set()
+        self._flags: dict[int, tuple[frozenset, int]] = {}
+        self._unsubscribe = session.account.bus.subscribe(self._on_change)
+
+    def close(self) -> None:
+        self._unsubscribe()
+
+    # -- numbers -------------------------------------------------------------
+    @property
+    def exists(self) -> int:
+        return len(self.uids)
+
+    def seq_of(self, uid: int) -> int | None:
+        i = bisect_left(self.uids, uid)
+        if i < len(self.uids) and self.uids[i] == uid:
+            return i + 1
+        return None
+
+    def resolve(self, seqset: SequenceSet, uid: bool) -> list[tuple[int, int]]:
+        """(seq, uid) pairs that ``seqset`` names, ascending. A UID set names
+        only UIDs that exist; a sequence set beyond EXISTS is a client error."""
+        result: list[tuple[int, int]] = []
+        uids = self.uids
+        if uid:
+            largest = uids[-1] if uids else 0
+            for lo, hi in seqset.ranges(largest):
+                i, j = bisect_left(uids, lo), bisect_right(uids, hi)
+                result.extend(zip(range(i + 1, j + 1), uids[i:j]))
+            return result
+        largest = len(uids)
+        if largest == 0 and any(STAR in item for item in seqset.items):
+            return []  # "1:*" in an empty mailbox names nothing; not an error
+        for lo, hi in seqset.ranges(largest):
+            if hi > largest:
+                raise BadCommand("Invalid messageset: sequence number beyond the last message.")
+            result.extend(zip(range(lo, hi + 1), uids[lo - 1:hi]))
+        return result
+
+    def present(self, pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Drop messages expunged by another session but still in this view."""
+        if not self._expunged:
+            return pairs
+        gone = self._expunged
+        return [p for p in pairs if p[1] not in gone]
+
+    # -- flags -----------------------------------------------------------------
+    def flags_of(self, uid: int) -> tuple[str, ...]:
+        flags = self.mailbox.flags_of(uid)
+        if uid in self.recent:
+            return tuple(sorted(flags)) + ("\\Recent",)
+        return tuple(sorted(flags))
+
+    def _keywords_in_use(self) -> set[str]:
+        seen: dict[int, frozenset] = {}
+        flags_of = self.mailbox.flags_of
+        for uid in self.uids:
+            f = flags_of(uid)
+            seen.setdefault(id(f), f)
+        names: set[str] = set()
+        for f in seen.values():
+            names.update(x for x in f if not x.startswith("\\"))
+        return names
+
+    def flags_response(self) -> list[bytes]:
+        flags = list(SYSTEM_FLAGS) + list(CPM_FLAGS) + sorted(self.keywords)
+        permanent = flags + ["\\*"]
+        lines = [wire.untagged(b"FLAGS " + wire.flag_list(flags))]
+        if self.readonly:
+            lines.append(wire.untagged_status(b"OK", "No permanent flags permitted.", b"PERMANENTFLAGS ()"))
+        else:
+            lines.append(wire.untagged_status(b"OK", "Flags permitted.", b"PERMANENTFLAGS " + wire.flag_list(permanent)))
+        return lines
+
+    def note_keywords(self, flags) -> list[bytes]:
+        """New keywords extend FLAGS; announce the new list (as Dovecot does)."""
+        new = {f for f in flags if not f.startswith("\\")} - self.keywords
+        if not new:
+            return []
+        self.keywords |= new
+        return self.flags_response()
+
+    # -- changes ---------------------------------------------------------------
+    def _on_change(self, change) -> None:
+        if getattr(change, "mailbox_id", None) != self.mailbox.id:
+            return
+        if isinstance(change, MessagesAdded):
+            self._added.extend(change.uids)
+        elif isinstance(change, MessagesExpunged):
+            self._expunged.update(change.uids)
+        elif isinstance(change, FlagsChanged):
+            if change.origin is self.session:
+                return  # the STORE that made it answers for itself
+            for uid, flags, modseq in change.changes:
+                self._flags[uid] = (flags, modseq)
+        elif isinstance(change, MailboxChanged):
+            return
+        self.session.on_selected_change()
+
+    def pending_responses(self, allow_expunge: bool) -> Iterator[bytes]:
+        if allow_expunge and self._expunged:
+            gone = self._expunged
+            self._expunged = set()
+            added_gone = gone.intersection(self._added)
+            if added_gone:
+                self._added = [u for u in self._added if u not in added_gone]
+            seqs = [s for s in (self.seq_of(u) for u in sorted(gone)) if s is not None]
+            # Highest first: each EXPUNGE renumbers the messages after it.
+            for seq in reversed(seqs):
+                yield wire.untagged(b"%d EXPUNGE" % seq)
+            if seqs:
+                self.uids = array("L", (u for u in self.uids if u not in gone))
+                self.recent.difference_update(gone)
+            for uid in gone:
+                self._flags.pop(uid, None)
+        if self._added:
+            added = sorted(set(self._added))
+            self._added = []
+            last = self.uids[-1] if self.uids else 0
+            fresh = [u for u in added if u > last and u not in self._expunged]
+            if fresh:
+                self.uids.extend(fresh)
+                if not self.readonly:
+                    self.recent |= self.mailbox.claim_recent(fresh)
+                flags_of = self.mailbox.flags_of
+                new_flags: set[str] = set()
+                for uid in fresh:
+                    try:
+                        new_flags.update(flags_of(uid))
+                    except KeyError:
+                        pass
+                yield from self.note_keywords(new_flags)
+                yield wire.untagged(b"%d EXISTS" % len(self.uids))
+                yield wire.untagged(b"%d RECENT" % len(self.recent))
+        if self._flags:
+            changed, self._flags = self._flags, {}
+            lines = []
+            new_flags = set()
+            for uid, (flags, _modseq) in changed.items():
+                seq = self.seq_of(uid)
+                if seq is None or uid in self._expunged:
+                    continue
+                new_flags.update(flags)
+                lines.append((seq, uid))
+            yield from self.note_keywords(new_flags)
+            for seq, uid in sorted(lines):
+                yield wire.untagged(b"%d FETCH (FLAGS %s)" % (seq, wire.flag_list(self.flags_of(uid))))

@@ -1,0 +1,150 @@
+"""One client's IMAP session: the state machine and command dispatch (RFC 3501 §3, §5).
+
+A session parses a framed command, checks that it is allowed in the current
+state (nothing beyond the unauthenticated set before login, DESIGN §6), runs
+its handler from ``cpmstore.commands``, announces pending mailbox updates at
+the points RFC 3501 §7.4.1 allows, and writes the tagged reply. Errors raised
+by handlers (``cpmstore.errors``) become the tagged NO/BAD here, in one place.
+"""
+
+from __future__ import annotations
+
+from twisted.logger import Logger
+
+from .. import __version__
+from ..errors import BadCommand, IMAPError
+from ..imap import response as wire
+from ..imap.parser import ParseError, parse_command, parse_tag
+from ..commands import registry
+from ..commands.reply import Reply
+from .state import State
+
+log = Logger()
+
+
+# Commands during which an EXPUNGE must not be sent (RFC 3501 §7.4.1): the
+# client may be using sequence numbers to refer to the messages involved.
+_NO_EXPUNGE = frozenset({"FETCH", "STORE", "SEARCH"})
+
+
+class Session:
+    def __init__(self, protocol) -> None:
+        self.protocol = protocol
+        self.context = protocol.context
+        self.listener = protocol.listener
+        self.state = State.NOT_AUTHENTICATED
+        self.user: str | None = None
+        self.account = None
+        self.selected = None  # server.selected.SelectedView
+        self.enabled: set[str] = set()
+        self.idling = False
+        self._logout_hooks: list = []
+
+    # -- capabilities ------------------------------------------------------
+    @property
+    def plaintext_allowed(self) -> bool:
+        return self.protocol.tls_active or self.listener.allow_plaintext_auth
+
+    def capabilities(self) -> list[bytes]:
+        caps = [b"IMAP4rev1", b"SASL-IR", b"LITERAL+", b"ID", b"ENABLE", b"IDLE"]
+        if self.state is State.NOT_AUTHENTICATED:
+            if self.listener.tls == "starttls" and not self.protocol.tls_active:
+                caps.append(b"STARTTLS")
+            if self.plaintext_allowed:
+                caps.append(b"AUTH=PLAIN")
+            else:
+                caps.append(b"LOGINDISABLED")
+        else:
+            caps += [b"NAMESPACE", b"UNSELECT", b"CHILDREN", b"UIDPLUS", b"MOVE", b"MULTIAPPEND",
+                     b"APPENDLIMIT=%d" % self.context.config.limits.max_literal_bytes]
+        return caps
+
+    def greeting(self) -> bytes:
+        code = b"CAPABILITY " + b" ".join(self.capabilities())
+        return wire.untagged_status(b"OK", "cpmstore ready.", code)
+
+    # -- output ------------------------------------------------------------
+    def send(self, data: bytes) -> None:
+        self.protocol.write(data)
+
+    async def drained(self) -> None:
+        await self.protocol.drained()
+
+    # -- running a command ---------------------------------------------------
+    async def execute(self, raw: bytes) -> None:
+        try:
+            cmd = parse_command(raw)
+        except ParseError as exc:
+            tag = exc.tag or parse_tag(raw) or b"*"
+            self.send(wire.tagged(tag, b"BAD", f"Error in IMAP command: {exc.text}"))
+            return
+        entry = registry.HANDLERS.get(cmd.name)
+        if entry is None:
+            self.send(wire.tagged(cmd.tag, b"BAD", f"Unknown command {cmd.name}."))
+            return
+        handler, states = entry
+        if self.state not in states:
+            self.send(wire.tagged(cmd.tag, b"BAD", self._wrong_state_text(cmd.name)))
+            return
+        try:
+            reply = await handler(self, cmd)
+        except IMAPError as exc:
+            reply = Reply(exc.status, exc.text, exc.code)
+        except Exception:
+            log.failure("command {name} failed", name=cmd.name)
+            reply = Reply(b"NO", "Internal error occurred. Refer to server log for more information.",
+                          b"SERVERBUG")
+        if reply is None:  # the handler already wrote its tagged reply (LOGOUT)
+            return
+        if self.selected is not None and reply.status != b"BAD":
+            self.flush_updates(allow_expunge=cmd.name not in _NO_EXPUNGE or getattr(cmd, "uid", False))
+        self.send(wire.tagged(cmd.tag, reply.status, reply.text, reply.code))
+
+    def _wrong_state_text(self, name: str) -> str:
+        if self.state is State.NOT_AUTHENTICATED:
+            return f"{name} is not allowed before authentication."
+        if self.state is State.AUTHENTICATED:
+            return f"{name} needs a selected mailbox."
+        return f"{name} is not allowed now."
+
+    # -- mailbox updates -----------------------------------------------------
+    def flush_updates(self, allow_expunge: bool) -> None:
+        if self.selected is not None:
+            for line in self.selected.pending_responses(allow_expunge):
+                self.send(line)
+
+    def on_selected_change(self) -> None:
+        """Called by the selected view when a change arrives; while idling the
+        client hears of it at once (RFC 2177)."""
+        if self.idling:
+            self.flush_updates(allow_expunge=True)
+
+    # -- state changes -------------------------------------------------------
+    def authenticated(self, user: str, account, logout_hook=None) -> None:
+        self.user = user
+        self.account = account
+        self.state = State.AUTHENTICATED
+        if logout_hook is not None:
+            self._logout_hooks.append(logout_hook)
+
+    def select(self, view) -> None:
+        self.deselect()
+        self.selected = view
+        self.state = State.SELECTED
+
+    def deselect(self) -> None:
+        if self.selected is not None:
+            self.selected.close()
+            self.selected = None
+        if self.state is State.SELECTED:
+            self.state = State.AUTHENTICATED
+
+    def connection_lost(self) -> None:
+        self.deselect()
+        hooks, self._logout_hooks = self._logout_hooks, []
+        for hook in hooks:
+            try:
+                hook()
+            except Exception:
+                log.failure("logout hook failed")
+        self.state = State.LOGOUT

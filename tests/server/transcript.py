@@ -1,0 +1,96 @@
+"""RFC-style transcripts against a live server.
+
+``run(port, script)`` takes lines written like the RFC examples::
+
+    C: a1 LOGIN user1 pass
+    S: a1 OK [CAPABILITY ...] Logged in
+
+sends each ``C:`` line and matches each ``S:`` line, in order, against the
+next line the server sends. ``...`` in an ``S:`` line matches any text (a
+UIDVALIDITY, the human-readable part); everything else must be equal. A
+literal in a server line is read whole and matched inline as ``{n}\\r\\n<bytes>``.
+A ``C:`` line ending in ``{n}`` is sent and the server's ``+`` continuation is
+awaited (the script does not list it) before the literal text, which is the
+next ``C:`` line; ``\r\n`` written out in a ``C:`` line is sent as CRLF.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+
+
+class Connection:
+    def __init__(self, port: int, host: str = "127.0.0.1", sock: socket.socket | None = None) -> None:
+        self.sock = sock or socket.create_connection((host, port), timeout=10)
+        self.buf = b""
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def _fill(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("server closed the connection")
+        self.buf += chunk
+
+    def read_line(self) -> bytes:
+        """One logical response line (literals inline), without the final CRLF."""
+        out = b""
+        while True:
+            while b"\r\n" not in self.buf:
+                self._fill()
+            line, self.buf = self.buf.split(b"\r\n", 1)
+            out += line
+            m = re.search(rb"\{(\d+)\}$", line)
+            if not m:
+                return out
+            n = int(m.group(1))
+            while len(self.buf) < n:
+                self._fill()
+            out += b"\r\n" + self.buf[:n]
+            self.buf = self.buf[n:]
+
+    def command(self, tag: bytes, line: bytes) -> list[bytes]:
+        """Send ``tag line`` and return every response line up to the tagged one."""
+        self.send(tag + b" " + line + b"\r\n")
+        return self.until(tag)
+
+    def until(self, tag: bytes) -> list[bytes]:
+        lines = []
+        while True:
+            line = self.read_line()
+            lines.append(line)
+            if line.startswith(tag + b" "):
+                return lines
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _pattern(expected: bytes) -> re.Pattern:
+    parts = expected.split(b"...")
+    return re.compile(b".*?".join(re.escape(p) for p in parts) + rb"\Z", re.DOTALL)
+
+
+def run(port: int, script: str, conn: Connection | None = None) -> Connection:
+    conn = conn or Connection(port)
+    for raw in script.strip().splitlines():
+        raw = raw.strip()
+        if not raw:
+            continue
+        who, _, text = raw.partition(": ")
+        data = text.encode("utf-8")
+        if who == "C":
+            # "\\r\\n" written in a C: line stands for a CRLF inside a literal.
+            data = data.replace(b"\\r\\n", b"\r\n")
+            conn.send(data + b"\r\n")
+            if re.search(rb"\{\d+\}$", data):
+                cont = conn.read_line()
+                assert cont.startswith(b"+"), f"expected a continuation after {data!r}, got {cont!r}"
+        elif who == "S":
+            got = conn.read_line()
+            assert _pattern(data).match(got), f"\nexpected: {data!r}\n     got: {got!r}"
+        else:
+            raise ValueError(f"bad transcript line {raw!r}")
+    return conn
