@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import IMAPError
+from ..errors import BadCommand
 from ..imap import mutf7
 from ..imap import response as wire
 from ..imap.commands import Create, Delete, List, Rename, Status, Subscribe
@@ -106,7 +106,7 @@ async def status(session, cmd: Status) -> Reply:
     items = []
     for item in cmd.items:
         if item not in values:
-            raise IMAPError(f"Unknown STATUS item {item}.")
+            raise BadCommand(f"Invalid status item {item}.")
         items.append(b"%s %d" % (item.encode(), values[item]))
     session.send(wire.untagged(b"STATUS " + _name(cmd.mailbox) + b" (" + b" ".join(items) + b")"))
     return Reply.ok("Status completed.")

@@ -17,7 +17,7 @@ from typing import Iterator
 
 from ..errors import BadCommand
 from ..imap import response as wire
-from ..imap.seqset import STAR, SequenceSet
+from ..imap.seqset import SequenceSet
 from ..store.changes import FlagsChanged, MailboxChanged, MessagesAdded, MessagesExpunged
 
 SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
@@ -64,8 +64,9 @@ class SelectedView:
                 result.extend(zip(range(i + 1, j + 1), uids[i:j]))
             return result
         largest = len(uids)
-        if largest == 0 and any(STAR in item for item in seqset.items):
-            return []  # "1:*" in an empty mailbox names nothing; not an error
+        if not largest:
+            # Even "1:*" names no message of an empty mailbox; Dovecot says BAD too.
+            raise BadCommand("Invalid messageset: the mailbox is empty.")
         for lo, hi in seqset.ranges(largest):
             if hi > largest:
                 raise BadCommand("Invalid messageset: sequence number beyond the last message.")

@@ -214,3 +214,46 @@ async def test_rfc2971_id_and_rfc2342_namespace(server):
         """)
 
     await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_design_6_failed_login_is_delayed(start):
+    from cpmstore.config import LimitsConfig
+    server = await start(limits=LimitsConfig(login_failure_delay=0.4))
+
+    def scenario():
+        import time
+        conn = run(server.port, "S: * OK ...")
+        began = time.monotonic()
+        assert conn.command(b"a1", b"LOGIN user1 wrong")[-1].startswith(b"a1 NO")
+        return time.monotonic() - began
+
+    assert await in_thread(scenario) >= 0.4
+
+
+@pytest_twisted.ensureDeferred
+async def test_design_6_connections_per_user_limit(start):
+    from cpmstore.config import LimitsConfig
+    server = await start(limits=LimitsConfig(max_connections_per_user=1, login_failure_delay=0.0))
+
+    def scenario():
+        first = run(server.port, """
+            S: * OK ...
+            C: a1 LOGIN user1 pass
+            S: a1 OK ...
+        """)
+        run(server.port, """
+            S: * OK ...
+            C: b1 LOGIN user1 pass
+            S: b1 NO [LIMIT] ...
+            C: b2 LOGIN user2 pass
+            S: b2 OK ...
+        """)
+        first.command(b"a2", b"LOGOUT")
+        run(server.port, """
+            S: * OK ...
+            C: c1 LOGIN user1 pass
+            S: c1 OK ...
+        """)
+
+    await in_thread(scenario)

@@ -344,7 +344,78 @@ async def test_rfc3501_6_4_4_search_errors(server):
             S: * SEARCH
             S: a4 OK Search completed.
             C: a5 FETCH 1:* FLAGS
+            S: a5 BAD Invalid messageset: the mailbox is empty.
+            C: a6 UID FETCH 1:* FLAGS
+            S: a6 OK Fetch completed.
+            C: a7 STATUS INBOX (MESSAGES FOO)
+            S: a7 BAD ...
+        """)
+
+    await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rfc3501_6_4_4_search_flag_and_address_keys(server):
+    def scenario():
+        c = client(server)
+        c.append("INBOX", email("one", to="dave@example.com", extra="Cc: erin@example.com\r\nBcc: frank@example.com\r\n"),
+                 flags=[b"\\Answered", b"\\Draft"])
+        c.append("INBOX", email("two"), flags=[b"\\Deleted", b"$Todo"])
+        c.select_folder("INBOX", readonly=True)
+        assert c.search(["TO", "dave"]) == [1]
+        assert c.search(["CC", "erin"]) == [1]
+        assert c.search(["BCC", "frank"]) == [1]
+        assert c.search(["ANSWERED"]) == [1] and c.search(["UNANSWERED"]) == [2]
+        assert c.search(["DRAFT"]) == [1] and c.search(["UNDRAFT"]) == [2]
+        assert c.search(["DELETED"]) == [2] and c.search(["UNDELETED"]) == [1]
+        assert c.search(["UNKEYWORD", "$Todo"]) == [1]
+        assert c.search(["SENTSINCE", "17-Jul-1996"]) == [1, 2]
+        assert c.search(["SENTSINCE", "18-Jul-1996"]) == []
+        # EXAMINE claims no \Recent, so every message is OLD and none NEW.
+        assert c.search(["OLD"]) == [1, 2] and c.search(["NEW"]) == []
+        c.logout()
+
+    await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rfc3501_6_4_5_sections_and_macros(server):
+    def scenario():
+        c = client(server)
+        c.append("INBOX", SESSION_HISTORY)
+        c.select_folder("INBOX", readonly=True)
+        data = c.fetch([1], ["BODY.PEEK[2.MIME]", "BODY.PEEK[HEADER.FIELDS.NOT (Subject Date From To Message-ID "
+                                                  "Conversation-ID Contribution-ID MIME-Version)]", "BODY.PEEK[9]"])[1]
+        assert data[b"BODY[2.MIME]"] == b"Content-Type: message/cpim\r\n\r\n"
+        assert data[b"BODY[HEADER.FIELDS.NOT (SUBJECT DATE FROM TO MESSAGE-ID CONVERSATION-ID CONTRIBUTION-ID " \
+                    b"MIME-VERSION)]"] == (b"Content-Type: multipart/related;boundary=cpm;"
+                                           b"type=\"Application/X-CPM-Session\"\r\n\r\n")
+        c.logout()
+        # The macros stand alone, never inside a list (RFC 3501 §9 grammar; Dovecot agrees).
+        run(server.port, """
+            S: * OK ...
+            C: a1 LOGIN user1 pass
+            S: a1 OK ...
+            C: a2 EXAMINE INBOX
+            S: * FLAGS ...
+            S: * OK ...
+            S: * 1 EXISTS
+            S: * 0 RECENT
+            S: * OK [UNSEEN 1] ...
+            S: * OK ...
+            S: * OK ...
+            S: a2 OK [READ-ONLY] Examine completed.
+            C: a3 FETCH 1 FAST
+            S: * 1 FETCH (FLAGS () INTERNALDATE "..." RFC822.SIZE ...)
+            S: a3 OK Fetch completed.
+            C: a4 FETCH 1 ALL
+            S: * 1 FETCH (FLAGS () INTERNALDATE "..." RFC822.SIZE ... ENVELOPE ("Fri, 21 Nov 1997 09:55:06 -0600" "Team chat" ...))
+            S: a4 OK Fetch completed.
+            C: a5 FETCH 1 FULL
+            S: * 1 FETCH (FLAGS () INTERNALDATE "..." RFC822.SIZE ... ENVELOPE (...) BODY ((...) "RELATED"))
             S: a5 OK Fetch completed.
+            C: a6 FETCH 1 (FULL)
+            S: a6 BAD ...
         """)
 
     await in_thread(scenario)
