@@ -1,8 +1,8 @@
 """FETCH and UID FETCH (RFC 3501 §6.4.5, §7.4.2; UID FETCH §6.4.8).
 
 What each message costs is decided once per command from the items asked
-for: flags come from the shared in-memory state; sizes, dates and the cached
-ENVELOPE / BODYSTRUCTURE / header block from one index query per chunk;
+for: flags and sizes come from the shared in-memory state; dates and the
+cached ENVELOPE / BODYSTRUCTURE / header block from one index query per chunk;
 message files are read only for body sections, off the reactor thread, one
 chunk at a time, and each chunk waits for the socket to drain so memory
 stays flat however many messages are fetched.
@@ -20,7 +20,7 @@ from ..mime.sections import fetch_section
 from .reply import Reply
 
 _CACHED = frozenset({"ENVELOPE", "BODYSTRUCTURE", "RFC822.HEADER"})
-_META = frozenset({"INTERNALDATE", "RFC822.SIZE"}) | _CACHED
+_META = frozenset({"INTERNALDATE"}) | _CACHED
 _FILE = frozenset({"RFC822", "RFC822.TEXT"})
 _SETS_SEEN = frozenset({"RFC822", "RFC822.TEXT"})
 _HEADER_ONLY = frozenset({"HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT"})
@@ -55,7 +55,7 @@ class _Plan:
         self.items = items
         self.cache = any(_needs_cache(a) for a in items)
         self.file = any(_reads_file(a) for a in items)
-        self.meta = self.cache or self.file or any(a.name in _META for a in items)
+        self.meta = self.cache or any(a.name in _META for a in items)
         self.sets_seen = any(_sets_seen(a) for a in items)
         self.has_flags = any(a.name == "FLAGS" for a in items)
 
@@ -93,8 +93,8 @@ async def fetch(session, cmd: Fetch) -> Reply:
             for meta in await mailbox.meta([uid for _s, uid in chunk], cached=plan.cache):
                 metas[meta.uid] = meta
         if plan.file:
-            for part in _by_size(chunk, metas):
-                paths = [(uid, mailbox.path(uid)) for _s, uid in part if uid in metas]
+            for part in _by_size(chunk, mailbox):
+                paths = [(uid, mailbox.path(uid)) for _s, uid in part if uid in mailbox]
                 bodies = await deferToThreadPool(reactor, pool, _read_files, paths)
                 session.send(b"".join(_responses(view, plan, part, metas, bodies, seen_now)))
                 await session.drained()
@@ -109,11 +109,10 @@ def _chunks(pairs, size):
         yield pairs[i:i + size]
 
 
-def _by_size(chunk, metas):
+def _by_size(chunk, mailbox):
     part, total = [], 0
     for pair in chunk:
-        meta = metas.get(pair[1])
-        size = meta.size if meta is not None else 0
+        size = mailbox.size_of(pair[1]) if pair[1] in mailbox else 0
         if part and total + size > _CHUNK_BYTES:
             yield part
             part, total = [], 0
@@ -124,9 +123,10 @@ def _by_size(chunk, metas):
 
 
 def _responses(view, plan: _Plan, pairs, metas, bodies, seen_now):
+    mailbox = view.mailbox
     for seq, uid in pairs:
         meta = metas.get(uid)
-        if plan.meta and meta is None:
+        if (plan.meta and meta is None) or uid not in mailbox:
             continue  # expunged meanwhile: nothing to say about it
         body = None
         if bodies is not None:
@@ -137,7 +137,7 @@ def _responses(view, plan: _Plan, pairs, metas, bodies, seen_now):
         for att in plan.items:
             out.append(_item(view, att, uid, meta, body))
         if uid in seen_now and not plan.has_flags:
-            out.append(b"FLAGS " + wire.flag_list(view.flags_of(uid)))
+            out.append(b"FLAGS " + view.encoded_flags(uid))
         yield b"* %d FETCH (%s)\r\n" % (seq, b" ".join(out))
 
 
@@ -146,9 +146,9 @@ def _item(view, att: FetchAtt, uid: int, meta, body: bytes | None) -> bytes:
     if name == "UID":
         return b"UID %d" % uid
     if name == "FLAGS":
-        return b"FLAGS " + wire.flag_list(view.flags_of(uid))
+        return b"FLAGS " + view.encoded_flags(uid)
     if name == "RFC822.SIZE":
-        return b"RFC822.SIZE %d" % meta.size
+        return b"RFC822.SIZE %d" % view.mailbox.size_of(uid)
     if name == "INTERNALDATE":
         return b"INTERNALDATE " + format_internaldate(meta.internaldate)
     if name == "ENVELOPE":
@@ -165,8 +165,11 @@ def _item(view, att: FetchAtt, uid: int, meta, body: bytes | None) -> bytes:
         return b"BODY " + meta.body
     # BODY[section]<partial>
     section = att.section
-    source = meta.header if _header_only(att) else body
-    data = fetch_section(source, section.parts, section.text, section.fields)
+    if not section.parts and section.text is None:
+        data = body  # BODY[]: the stored bytes, no parsing
+    else:
+        source = meta.header if _header_only(att) else body
+        data = fetch_section(source, section.parts, section.text, section.fields)
     if data is None:
         return response_name(att) + b" NIL"
     if att.partial is not None:

@@ -21,9 +21,8 @@ async def store(session, cmd: Store) -> Reply:
     for line in view.note_keywords(cmd.flags if cmd.mode != "-" else ()):
         session.send(line)
     if not cmd.silent:
-        flag_list = wire.flag_list
         for n, (seq, uid) in enumerate(pairs, 1):
-            items = b"FLAGS " + flag_list(view.flags_of(uid))
+            items = b"FLAGS " + view.encoded_flags(uid)
             if cmd.uid:
                 items = b"UID %d " % uid + items
             session.send(b"* %d FETCH (%s)\r\n" % (seq, items))

@@ -33,6 +33,7 @@ class SelectedView:
         self.uids = array("L", mailbox.uids)
         self.recent: set[int] = mailbox.claim_recent(list(self.uids)) if not readonly else set()
         self.keywords = self._keywords_in_use()
+        self._encoded: dict[frozenset, bytes] = {}
         self._added: list[int] = []
         self._expunged: set[int] = set()
         self._flags: dict[int, tuple[frozenset, int]] = {}
@@ -86,6 +87,17 @@ class SelectedView:
         if uid in self.recent:
             return tuple(sorted(flags)) + ("\\Recent",)
         return tuple(sorted(flags))
+
+    def encoded_flags(self, uid: int) -> bytes:
+        """``(\\Seen ...)`` for ``uid``. Flag sets are interned by the store, so
+        the spelling of each distinct set is computed once per view."""
+        flags = self.mailbox.flags_of(uid)
+        encoded = self._encoded.get(flags)
+        if encoded is None:
+            encoded = self._encoded[flags] = wire.flag_list(sorted(flags))
+        if uid in self.recent:
+            return encoded[:-1] + (b" \\Recent)" if flags else b"\\Recent)")
+        return encoded
 
     def _keywords_in_use(self) -> set[str]:
         seen: dict[int, frozenset] = {}
@@ -180,4 +192,4 @@ class SelectedView:
                 lines.append((seq, uid))
             yield from self.note_keywords(new_flags)
             for seq, uid in sorted(lines):
-                yield wire.untagged(b"%d FETCH (FLAGS %s)" % (seq, wire.flag_list(self.flags_of(uid))))
+                yield wire.untagged(b"%d FETCH (FLAGS %s)" % (seq, self.encoded_flags(uid)))

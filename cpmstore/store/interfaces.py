@@ -96,9 +96,9 @@ class IAccount(Interface):
         """Creates missing parents too. MailboxExists, InvalidMailboxName."""
 
     async def delete_mailbox(name: str) -> None:
-        """NoSuchMailbox; InvalidMailboxName for INBOX. A folder with children
-        keeps existing as \\Noselect-like? No: RFC 3501 §6.3.4 - its messages go,
-        the name stays only if it has inferiors (then IMAPError NO)."""
+        """Remove a folder and its messages. NoSuchMailbox; InvalidMailboxName
+        for INBOX; a folder with children is refused (IMAPError, as Dovecot
+        answers), so no \\Noselect placeholders exist."""
 
     async def rename_mailbox(old: str, new: str) -> None:
         """The whole subtree moves, UIDVALIDITY and UIDs kept; INBOX rename moves
@@ -142,6 +142,12 @@ class IMailbox(Interface):
     def modseq_of(uid: int) -> int:
         """Current MODSEQ of ``uid``."""
 
+    def size_of(uid: int) -> int:
+        """RFC822.SIZE of ``uid``, from memory."""
+
+    def __contains__(uid: int) -> bool:
+        """Whether ``uid`` is in the folder now."""
+
     def claim_recent(uids: list[int]) -> set[int]:
         """\\Recent goes to exactly one session: returns those of ``uids`` no
         session has claimed yet, and marks them claimed."""
@@ -163,6 +169,9 @@ class IMailbox(Interface):
     async def expunge(uids: list[int] | None = None, origin: object = None) -> list[int]:
         """Remove the \\Deleted messages (only those in ``uids`` when given).
         Returns the expunged UIDs, ascending."""
+
+    async def expunged_since(modseq: int) -> list[int]:
+        """UIDs expunged with a MODSEQ above ``modseq`` (QRESYNC VANISHED)."""
 
     async def search_header(name: str, value: str) -> set[int] | None:
         """UIDs whose indexed header ``name`` contains ``value`` (case-insensitive),
