@@ -60,7 +60,8 @@ class _Plan:
         self.has_flags = any(a.name == "FLAGS" for a in items)
 
 
-def _read_files(paths: list[tuple[int, str]]) -> dict[int, bytes]:
+def read_message_files(paths: list[tuple[int, str]]) -> dict[int, bytes]:
+    """Message bytes by UID, read in a worker thread (never on the reactor)."""
     out = {}
     for uid, path in paths:
         try:
@@ -95,7 +96,7 @@ async def fetch(session, cmd: Fetch) -> Reply:
         if plan.file:
             for part in _by_size(chunk, mailbox):
                 paths = [(uid, mailbox.path(uid)) for _s, uid in part if uid in mailbox]
-                bodies = await deferToThreadPool(reactor, pool, _read_files, paths)
+                bodies = await deferToThreadPool(reactor, pool, read_message_files, paths)
                 session.send(b"".join(_responses(view, plan, part, metas, bodies, seen_now)))
                 await session.drained()
         else:

@@ -21,7 +21,7 @@ from ..imap.searchkeys import SearchKey
 from ..mime.headers import header_values
 from ..mime.sections import fetch_section
 from ..mime.text import searchable_text
-from .fetch import _read_files
+from .fetch import read_message_files
 from .reply import Reply
 
 CHARSETS = ("US-ASCII", "UTF-8")
@@ -103,7 +103,7 @@ async def search(session, cmd: Search) -> Reply:
             bodies = None
             if need >= 3:
                 paths = [(u, mailbox.path(u)) for _s, u in chunk if u in metas]
-                bodies = await deferToThreadPool(reactor, reactor.getThreadPool(), _read_files, paths)
+                bodies = await deferToThreadPool(reactor, reactor.getThreadPool(), read_message_files, paths)
             for seq, uid in chunk:
                 meta = metas.get(uid)
                 if meta is None:

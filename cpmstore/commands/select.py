@@ -20,7 +20,7 @@ async def select(session, cmd: Select) -> Reply:
     session.send(wire.untagged(b"%d RECENT" % len(view.recent)))
     first_unseen = _first_unseen(view)
     if first_unseen:
-        session.send(wire.untagged_status(b"OK", f"First unseen.", b"UNSEEN %d" % first_unseen))
+        session.send(wire.untagged_status(b"OK", "First unseen.", b"UNSEEN %d" % first_unseen))
     session.send(wire.untagged_status(b"OK", "UIDs valid", b"UIDVALIDITY %d" % mailbox.uid_validity))
     session.send(wire.untagged_status(b"OK", "Predicted next UID", b"UIDNEXT %d" % mailbox.uid_next))
     session.select(view)

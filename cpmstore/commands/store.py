@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..errors import IMAPError
-from ..imap import response as wire
 from ..imap.commands import Store
 from .reply import Reply
 

@@ -82,12 +82,6 @@ class SelectedView:
         return [p for p in pairs if p[1] not in gone]
 
     # -- flags -----------------------------------------------------------------
-    def flags_of(self, uid: int) -> tuple[str, ...]:
-        flags = self.mailbox.flags_of(uid)
-        if uid in self.recent:
-            return tuple(sorted(flags)) + ("\\Recent",)
-        return tuple(sorted(flags))
-
     def encoded_flags(self, uid: int) -> bytes:
         """``(\\Seen ...)`` for ``uid``. Flag sets are interned by the store, so
         the spelling of each distinct set is computed once per view."""

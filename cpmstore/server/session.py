@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from twisted.logger import Logger
 
-from .. import __version__
-from ..errors import BadCommand, IMAPError
+from ..errors import IMAPError
 from ..imap import response as wire
 from ..imap.parser import ParseError, parse_command, parse_tag
 from ..commands import registry
@@ -88,16 +87,16 @@ class Session:
             return
         try:
             reply = await handler(self, cmd)
+            if reply is None:  # the handler wrote its own tagged reply (LOGOUT, STARTTLS)
+                return
+            if self.selected is not None and reply.status != b"BAD":
+                self.flush_updates(allow_expunge=cmd.name not in _NO_EXPUNGE or getattr(cmd, "uid", False))
         except IMAPError as exc:
             reply = Reply(exc.status, exc.text, exc.code)
         except Exception:
             log.failure("command {name} failed", name=cmd.name)
             reply = Reply(b"NO", "Internal error occurred. Refer to server log for more information.",
                           b"SERVERBUG")
-        if reply is None:  # the handler already wrote its tagged reply (LOGOUT)
-            return
-        if self.selected is not None and reply.status != b"BAD":
-            self.flush_updates(allow_expunge=cmd.name not in _NO_EXPUNGE or getattr(cmd, "uid", False))
         self.send(wire.tagged(cmd.tag, reply.status, reply.text, reply.code))
 
     def _wrong_state_text(self, name: str) -> str:
