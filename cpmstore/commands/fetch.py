@@ -1,4 +1,5 @@
-"""FETCH and UID FETCH (RFC 3501 §6.4.5, §7.4.2; UID FETCH §6.4.8).
+"""FETCH and UID FETCH (RFC 3501 §6.4.5, §7.4.2; UID FETCH §6.4.8), with
+MODSEQ and CHANGEDSINCE (RFC 7162 §3.1.4-3.1.5) and VANISHED (§3.2.6).
 
 What each message costs is decided once per command from the items asked
 for: flags and sizes come from the shared in-memory state; dates and the
@@ -12,8 +13,10 @@ from __future__ import annotations
 
 from twisted.internet.threads import deferToThreadPool
 
+from ..errors import BadCommand
 from ..imap import response as wire
 from ..imap.commands import Fetch
+from ..imap.condstore import fetch_modifiers
 from ..imap.datetimes import format_internaldate
 from ..imap.fetchatt import FetchAtt, response_name
 from ..mime.sections import fetch_section
@@ -48,10 +51,12 @@ def _sets_seen(att: FetchAtt) -> bool:
 
 
 class _Plan:
-    def __init__(self, items: tuple[FetchAtt, ...], uid: bool) -> None:
+    def __init__(self, items: tuple[FetchAtt, ...], uid: bool, modseq: bool = False) -> None:
         items = list(items)
         if uid and not any(a.name == "UID" for a in items):
             items.insert(0, FetchAtt("UID"))
+        if modseq and not any(a.name == "MODSEQ" for a in items):
+            items.append(FetchAtt("MODSEQ"))  # CHANGEDSINCE implies MODSEQ (RFC 7162 §3.1.4.1)
         self.items = items
         self.cache = any(_needs_cache(a) for a in items)
         self.file = any(_reads_file(a) for a in items)
@@ -75,8 +80,23 @@ def read_message_files(paths: list[tuple[int, str]]) -> dict[int, bytes]:
 async def fetch(session, cmd: Fetch) -> Reply:
     view = session.selected
     mailbox = view.mailbox
-    plan = _Plan(cmd.items, cmd.uid)
+    mods = fetch_modifiers(cmd.modifiers)
+    if mods.vanished and not (cmd.uid and session.qresync):
+        raise BadCommand("VANISHED needs UID FETCH and QRESYNC enabled.")  # RFC 7162 §3.2.6
+    plan = _Plan(cmd.items, cmd.uid, modseq=mods.changed_since is not None)
+    if mods.changed_since is not None or any(a.name == "MODSEQ" for a in plan.items):
+        session.enable_condstore()
     pairs = view.present(view.resolve(cmd.sequence_set, cmd.uid))
+    if mods.vanished:
+        largest = view.uids[-1] if view.uids else mailbox.uid_next - 1
+        wanted = cmd.sequence_set.matcher(max(largest, 1))
+        gone = [uid for uid in await mailbox.expunged_since(mods.changed_since) if uid in wanted]
+        if gone:
+            session.send(wire.untagged(b"VANISHED (EARLIER) " + wire.number_set(sorted(gone))))
+    if mods.changed_since is not None:
+        modseq_of = mailbox.modseq_of
+        since = mods.changed_since
+        pairs = [p for p in pairs if p[1] in mailbox and modseq_of(p[1]) > since]
     if not pairs:
         return Reply.ok("Fetch completed.")
     seen_now: set[int] = set()
@@ -148,6 +168,8 @@ def _item(view, att: FetchAtt, uid: int, meta, body: bytes | None) -> bytes:
         return b"UID %d" % uid
     if name == "FLAGS":
         return b"FLAGS " + view.encoded_flags(uid)
+    if name == "MODSEQ":
+        return b"MODSEQ (%d)" % view.mailbox.modseq_of(uid)
     if name == "RFC822.SIZE":
         return b"RFC822.SIZE %d" % view.mailbox.size_of(uid)
     if name == "INTERNALDATE":

@@ -8,8 +8,8 @@ from ..imap import response as wire
 from ..imap.commands import Capability, Enable, Id, Logout, Namespace, Noop
 from .reply import Reply
 
-# Nothing we advertise is ENABLE-able yet (CONDSTORE/QRESYNC/UTF8=ACCEPT later).
-ENABLEABLE: frozenset[str] = frozenset()
+# What ENABLE can switch on (RFC 5161 §3.1); QRESYNC implies CONDSTORE (RFC 7162 §3.2.3).
+ENABLEABLE: frozenset[str] = frozenset({"CONDSTORE", "QRESYNC"})
 
 
 async def capability(session, cmd: Capability) -> Reply:
@@ -35,7 +35,12 @@ async def id_(session, cmd: Id) -> Reply:
 
 
 async def enable(session, cmd: Enable) -> Reply:
-    newly = [c for c in cmd.capabilities if c in ENABLEABLE and c not in session.enabled]
+    newly = []
+    for cap in cmd.capabilities:
+        if cap in ENABLEABLE and cap not in session.enabled and cap not in newly:
+            newly.append(cap)
+    if "QRESYNC" in newly and "CONDSTORE" not in session.enabled and "CONDSTORE" not in newly:
+        session.enabled.add("CONDSTORE")
     session.enabled.update(newly)
     session.send(wire.untagged(b" ".join([b"ENABLED"] + [c.encode() for c in newly])))
     return Reply.ok("Enabled.")

@@ -1,5 +1,6 @@
 """Folder commands: CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB,
-STATUS (RFC 3501 §6.3.3-§6.3.10; \\HasChildren from RFC 3348)."""
+STATUS (RFC 3501 §6.3.3-§6.3.10; \\HasChildren from RFC 3348; STATUS
+HIGHESTMODSEQ from RFC 7162 §3.1.10)."""
 
 from __future__ import annotations
 
@@ -91,8 +92,6 @@ async def list_(session, cmd: List) -> Reply:
     return Reply.ok("List completed.")
 
 
-STATUS_ITEMS = ("MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN")
-
 
 async def status(session, cmd: Status) -> Reply:
     info = await session.account.status(cmd.mailbox)
@@ -102,7 +101,10 @@ async def status(session, cmd: Status) -> Reply:
         "UIDNEXT": info.uid_next,
         "UIDVALIDITY": info.uid_validity,
         "UNSEEN": info.unseen,
+        "HIGHESTMODSEQ": info.highest_modseq,  # RFC 7162 §3.1.10
     }
+    if "HIGHESTMODSEQ" in cmd.items:
+        session.enable_condstore()
     items = []
     for item in cmd.items:
         if item not in values:

@@ -9,7 +9,6 @@ only for the messages the cheaper keys left.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from datetime import date
 
 from twisted.internet.threads import deferToThreadPool
@@ -18,6 +17,7 @@ from ..errors import IMAPError
 from ..imap import response as wire
 from ..imap.commands import Search
 from ..imap.searchkeys import SearchKey
+from ..imap.seqset import RangeSet
 from ..mime.headers import header_values
 from ..mime.sections import fetch_section
 from ..mime.text import searchable_text
@@ -32,24 +32,12 @@ _COST = {"HEADER": 2, "SENTBEFORE": 2, "SENTON": 2, "SENTSINCE": 2, "BODY": 3, "
          "BEFORE": 1, "ON": 1, "SINCE": 1, "LARGER": 1, "SMALLER": 1}
 
 
-class _Ranges:
-    """Membership in a sequence set by bisect over its merged ranges."""
-
-    def __init__(self, ranges: list[tuple[int, int]]) -> None:
-        self.starts = [lo for lo, _hi in ranges]
-        self.ranges = ranges
-
-    def __contains__(self, n: int) -> bool:
-        i = bisect_right(self.starts, n) - 1
-        return i >= 0 and n <= self.ranges[i][1]
-
-
 class _Context:
     def __init__(self, view, charset: str) -> None:
         self.view = view
         self.charset = charset
         self.header_sets: dict[int, set[int]] = {}
-        self.ranges: dict[int, _Ranges] = {}
+        self.ranges: dict[int, RangeSet] = {}
 
     def text(self, raw: bytes) -> str:
         return raw.decode("utf-8" if self.charset == "UTF-8" else "ascii", "replace").casefold()
@@ -78,15 +66,18 @@ async def search(session, cmd: Search) -> Reply:
     mailbox = view.mailbox
     ctx = _Context(view, charset)
     uids_all = view.uids
+    uses_modseq = any(key.op == "MODSEQ" for key in _walk(cmd.criteria))
+    if uses_modseq:
+        session.enable_condstore()
     for key in _walk(cmd.criteria):
         if key.op == "HEADER":
             found = await mailbox.search_header(key.args[0].decode("ascii", "replace"), ctx.text(key.args[1]))
             if found is not None:
                 ctx.header_sets[id(key)] = found
         elif key.op == "SEQSET":
-            ctx.ranges[id(key)] = _Ranges(key.args[0].ranges(len(uids_all)))
+            ctx.ranges[id(key)] = key.args[0].matcher(len(uids_all))
         elif key.op == "UID":
-            ctx.ranges[id(key)] = _Ranges(key.args[0].ranges(uids_all[-1] if uids_all else 0))
+            ctx.ranges[id(key)] = key.args[0].matcher(uids_all[-1] if uids_all else 0)
     pairs = view.present(list(zip(range(1, len(uids_all) + 1), uids_all)))
     top = list(cmd.criteria.args) if cmd.criteria.op == "AND" else [cmd.criteria]
     cheap = [k for k in top if _cost(k, ctx) == 0]
@@ -113,7 +104,11 @@ async def search(session, cmd: Search) -> Reply:
                     survivors.append((seq, uid))
         pairs = survivors
     numbers = [uid if cmd.uid else seq for seq, uid in pairs]
-    session.send(wire.untagged(b" ".join([b"SEARCH"] + [b"%d" % n for n in numbers])))
+    line = b" ".join([b"SEARCH"] + [b"%d" % n for n in numbers])
+    if uses_modseq and pairs:
+        # RFC 7162 §3.1.5: the highest MODSEQ of the messages found.
+        line += b" (MODSEQ %d)" % max(mailbox.modseq_of(uid) for _seq, uid in pairs)
+    session.send(wire.untagged(line))
     return Reply.ok("Search completed.")
 
 
@@ -155,6 +150,8 @@ def _match(key: SearchKey, ctx: _Context, seq: int, uid: int, meta, body) -> boo
         wanted = ctx.text(args[1])
         values = header_values(meta.header, args[0].decode("ascii", "replace"))
         return any(wanted in v.casefold() for v in values)
+    if op == "MODSEQ":
+        return view.mailbox.modseq_of(uid) >= args[0]
     if op == "LARGER":
         return meta.size > args[0]
     if op == "SMALLER":

@@ -1,18 +1,29 @@
-"""Selecting a folder: SELECT, EXAMINE (RFC 3501 §6.3.1-6.3.2), CHECK, CLOSE
+"""Selecting a folder: SELECT, EXAMINE (RFC 3501 §6.3.1-6.3.2) with the
+CONDSTORE and QRESYNC parameters (RFC 7162 §3.1.8, §3.2.5), CHECK, CLOSE
 (§6.4.1-6.4.2) and UNSELECT (RFC 3691)."""
 
 from __future__ import annotations
 
+from ..errors import BadCommand
 from ..imap import response as wire
 from ..imap.commands import Check, Close, Select, Unselect
+from ..imap.condstore import QResync, select_params
+from ..imap.seqset import SequenceSet
 from ..server.selected import SelectedView
 from .reply import Reply
 
 
 async def select(session, cmd: Select) -> Reply:
-    # A failed SELECT leaves no mailbox selected (RFC 3501 §6.3.1).
-    session.deselect()
+    params = select_params(cmd.params)
+    if params.qresync is not None and not session.qresync:
+        raise BadCommand("QRESYNC must be enabled first (ENABLE QRESYNC).")  # RFC 7162 §3.2.5
+    if session.selected is not None:
+        # RFC 7162 §3.2.11: the client learns where the old mailbox's responses end.
+        session.deselect()
+        session.send(wire.untagged_status(b"OK", "Previous mailbox closed.", b"CLOSED"))
     mailbox = await session.account.open_mailbox(cmd.mailbox)
+    if params.condstore:
+        session.enabled.add("CONDSTORE")
     view = SelectedView(session, mailbox, readonly=cmd.readonly)
     for line in view.flags_response():
         session.send(line)
@@ -23,10 +34,30 @@ async def select(session, cmd: Select) -> Reply:
         session.send(wire.untagged_status(b"OK", "First unseen.", b"UNSEEN %d" % first_unseen))
     session.send(wire.untagged_status(b"OK", "UIDs valid", b"UIDVALIDITY %d" % mailbox.uid_validity))
     session.send(wire.untagged_status(b"OK", "Predicted next UID", b"UIDNEXT %d" % mailbox.uid_next))
+    if session.condstore:
+        session.send(wire.untagged_status(b"OK", "Highest", b"HIGHESTMODSEQ %d" % mailbox.highest_modseq))
     session.select(view)
+    if params.qresync is not None and params.qresync.uid_validity == mailbox.uid_validity:
+        await _resync(session, view, params.qresync)
     if cmd.readonly:
         return Reply.ok("Examine completed.", b"READ-ONLY")
     return Reply.ok("Select completed.", b"READ-WRITE")
+
+
+async def _resync(session, view: SelectedView, qresync: QResync) -> None:
+    """RFC 7162 §3.2.5.1: what vanished and what changed since the client's
+    modseq. Every expunge is kept with its MODSEQ, so the answer is exact and
+    the seq-match data (a hint for servers that forget) is not needed."""
+    mailbox = view.mailbox
+    largest = max(mailbox.uid_next - 1, 1)
+    known = (qresync.known_uids or SequenceSet(((1, largest),))).matcher(largest)
+    vanished = [uid for uid in await mailbox.expunged_since(qresync.modseq) if uid in known]
+    if vanished:
+        session.send(wire.untagged(b"VANISHED (EARLIER) " + wire.number_set(sorted(vanished))))
+    modseq_of = mailbox.modseq_of
+    for seq, uid in enumerate(view.uids, 1):
+        if modseq_of(uid) > qresync.modseq and uid in known:
+            session.send(view.flags_update(seq, uid, with_uid=True))
 
 
 def _first_unseen(view: SelectedView) -> int:

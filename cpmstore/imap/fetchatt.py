@@ -30,7 +30,7 @@ class FetchAtt:
     """One fetch attribute.
 
     ``name`` is one of ENVELOPE, FLAGS, INTERNALDATE, RFC822, RFC822.HEADER,
-    RFC822.SIZE, RFC822.TEXT, BODY, BODYSTRUCTURE, UID. ``BODY`` with
+    RFC822.SIZE, RFC822.TEXT, BODY, BODYSTRUCTURE, UID, MODSEQ (RFC 7162). ``BODY`` with
     ``section`` None is the non-extensible body structure; ``BODY`` with a
     section is ``BODY[...]`` (``peek`` for BODY.PEEK). ``partial`` is
     ``(origin, count)`` from ``<origin.count>``.
@@ -46,6 +46,7 @@ class FetchAtt:
 _SIMPLE = frozenset({
     "ENVELOPE", "FLAGS", "INTERNALDATE", "RFC822", "RFC822.HEADER", "RFC822.SIZE",
     "RFC822.TEXT", "BODY", "BODYSTRUCTURE", "UID",
+    "MODSEQ",  # RFC 7162 §3.1.5
 })
 _MACROS = {
     "ALL": ("FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"),

@@ -20,13 +20,14 @@ from ..errors import BadCommand
 from . import datetimes, mutf7
 
 __all__ = [
-    "ASTRING_CHARS", "ATOM_CHARS", "MAX_NUMBER", "ParseError", "Reader", "TAG_CHARS",
+    "ASTRING_CHARS", "ATOM_CHARS", "MAX_MODSEQ", "MAX_NUMBER", "ParseError", "Reader", "TAG_CHARS",
     "normalize_mailbox",
 ]
 
 T = TypeVar("T")
 
 MAX_NUMBER = 4294967295  # number and nz-number are unsigned 32-bit (RFC 3501 §9)
+MAX_MODSEQ = 9223372036854775807  # mod-sequence-value, RFC 7162 §7
 
 
 class ParseError(BadCommand):
@@ -147,6 +148,16 @@ class Reader:
 
     def nz_number(self) -> int:
         return self.number(nonzero=True)
+
+    def mod_sequence(self, nonzero: bool = False) -> int:
+        """``mod-sequence-value`` / ``-valzer``: up to 2^63-1 (RFC 7162 §7)."""
+        digits = self.read(_DIGITS, "mod-sequence").group()
+        if len(digits) > 19 or int(digits) > MAX_MODSEQ:
+            raise self.error("Mod-sequence too large")
+        value = int(digits)
+        if nonzero and value == 0:
+            raise self.error("Mod-sequence must not be zero")
+        return value
 
     def quoted(self) -> bytes:
         m = self.read(_QUOTED, "quoted string")

@@ -18,6 +18,8 @@ so the evaluator has few cases. No sockets, no reactor, no disk.
 - ``BODY`` (bytes,) / ``TEXT`` (bytes,)
 - ``BEFORE`` ``ON`` ``SINCE`` ``SENTBEFORE`` ``SENTON`` ``SENTSINCE`` (datetime.date,)
 - ``LARGER`` ``SMALLER`` (int,)
+- ``MODSEQ`` (int,)                 RFC 7162 §3.1.5; the optional entry name and type are
+                                    read and dropped (every flag shares one MODSEQ here)
 
 Flags are ``str`` in canonical case for system flags (``\\Seen``); strings
 are raw ``bytes`` (decoded by the evaluator with the command's CHARSET).
@@ -47,7 +49,9 @@ _UNFLAG_KEYS = {"UN" + key: flag for key, flag in _SYSTEM.items()}
 _HEADER_KEYS = frozenset({"FROM", "TO", "CC", "BCC", "SUBJECT"})
 _DATE_KEYS = frozenset({"BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE"})
 _KEYS_WITH_ARGUMENTS = _HEADER_KEYS | _DATE_KEYS | {
-    "KEYWORD", "UNKEYWORD", "HEADER", "BODY", "TEXT", "LARGER", "SMALLER", "UID", "NOT", "OR"}
+    "KEYWORD", "UNKEYWORD", "HEADER", "BODY", "TEXT", "LARGER", "SMALLER", "UID", "NOT", "OR",
+    "MODSEQ"}
+_ENTRY_TYPES = frozenset({b"PRIV", b"SHARED", b"ALL"})
 _SEQ_START = frozenset(b"0123456789*")
 
 
@@ -110,6 +114,14 @@ def _read_key(reader: Reader, depth: int) -> SearchKey:
         return SearchKey(name, (reader.number(),))
     if name == "UID":
         return SearchKey("UID", (read_sequence_set(reader),))
+    if name == "MODSEQ":
+        if reader.peek() == b'"':
+            reader.quoted()  # entry-name: "/flags/\\seen" and the like
+            reader.sp()
+            if reader.atom().upper() not in _ENTRY_TYPES:
+                raise reader.error("Invalid MODSEQ entry type")
+            reader.sp()
+        return SearchKey("MODSEQ", (reader.mod_sequence(),))
     if name == "NOT":
         return SearchKey("NOT", (_read_key(reader, depth + 1),))
     left = _read_key(reader, depth + 1)  # OR

@@ -8,11 +8,26 @@ resolved against the mailbox's largest number only when the set is used, so
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from .reader import MAX_NUMBER, ParseError, Reader
 
 STAR = 0  # "*": the largest number in use; resolved by ``ranges``
+
+
+class RangeSet:
+    """Merged inclusive ranges with O(log n) membership."""
+
+    __slots__ = ("starts", "ranges")
+
+    def __init__(self, ranges: list[tuple[int, int]]) -> None:
+        self.ranges = ranges
+        self.starts = [lo for lo, _hi in ranges]
+
+    def __contains__(self, n: int) -> bool:
+        i = bisect_right(self.starts, n) - 1
+        return i >= 0 and n <= self.ranges[i][1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +60,10 @@ class SequenceSet:
             else:
                 merged.append((lo, hi))
         return merged
+
+    def matcher(self, largest: int) -> "RangeSet":
+        """Membership test for this set with ``*`` = ``largest``, by bisect."""
+        return RangeSet(self.ranges(largest))
 
     def __contains__(self, n: int) -> bool:  # only for sets without STAR
         return any(min(lo, hi) <= n <= max(lo, hi) for lo, hi in self.items)

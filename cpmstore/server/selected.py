@@ -93,6 +93,19 @@ class SelectedView:
             return encoded[:-1] + (b" \\Recent)" if flags else b"\\Recent)")
         return encoded
 
+    def highest_modseq(self) -> int:
+        return self.mailbox.highest_modseq
+
+    def flags_update(self, seq: int, uid: int, with_uid: bool = False) -> bytes:
+        """``* n FETCH (...)`` announcing a message's flags: with UID once
+        QRESYNC is on (RFC 7162 §3.2.4) and MODSEQ once CONDSTORE is (§3.1.4)."""
+        items = [b"FLAGS " + self.encoded_flags(uid)]
+        if with_uid or self.session.qresync:
+            items.insert(0, b"UID %d" % uid)
+        if self.session.condstore:
+            items.append(b"MODSEQ (%d)" % self.mailbox.modseq_of(uid))
+        return b"* %d FETCH (%s)\r\n" % (seq, b" ".join(items))
+
     def _keywords_in_use(self) -> set[str]:
         seen: dict[int, frozenset] = {}
         flags_of = self.mailbox.flags_of
@@ -147,9 +160,14 @@ class SelectedView:
             if added_gone:
                 self._added = [u for u in self._added if u not in added_gone]
             seqs = [s for s in (self.seq_of(u) for u in sorted(gone)) if s is not None]
-            # Highest first: each EXPUNGE renumbers the messages after it.
-            for seq in reversed(seqs):
-                yield wire.untagged(b"%d EXPUNGE" % seq)
+            if self.session.qresync:
+                # RFC 7162 §3.2.10: UIDs, not sequence numbers, once QRESYNC is on.
+                if seqs:
+                    yield wire.untagged(b"VANISHED " + wire.number_set(self.uids[s - 1] for s in seqs))
+            else:
+                # Highest first: each EXPUNGE renumbers the messages after it.
+                for seq in reversed(seqs):
+                    yield wire.untagged(b"%d EXPUNGE" % seq)
             if seqs:
                 self.uids = array("L", (u for u in self.uids if u not in gone))
                 self.recent.difference_update(gone)
@@ -186,4 +204,4 @@ class SelectedView:
                 lines.append((seq, uid))
             yield from self.note_keywords(new_flags)
             for seq, uid in sorted(lines):
-                yield wire.untagged(b"%d FETCH (FLAGS %s)" % (seq, self.encoded_flags(uid)))
+                yield self.flags_update(seq, uid)

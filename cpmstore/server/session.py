@@ -55,12 +55,30 @@ class Session:
                 caps.append(b"LOGINDISABLED")
         else:
             caps += [b"NAMESPACE", b"UNSELECT", b"CHILDREN", b"UIDPLUS", b"MOVE", b"MULTIAPPEND",
-                     b"APPENDLIMIT=%d" % self.context.config.limits.max_literal_bytes]
+                     b"APPENDLIMIT=%d" % self.context.config.limits.max_literal_bytes,
+                     b"CONDSTORE", b"QRESYNC"]
         return caps
 
     def greeting(self) -> bytes:
         code = b"CAPABILITY " + b" ".join(self.capabilities())
         return wire.untagged_status(b"OK", "cpmstore ready.", code)
+
+    @property
+    def condstore(self) -> bool:
+        return "CONDSTORE" in self.enabled
+
+    @property
+    def qresync(self) -> bool:
+        return "QRESYNC" in self.enabled
+
+    def enable_condstore(self) -> None:
+        """A CONDSTORE-enabling command ran (RFC 7162 §3.1). If that happens with
+        a mailbox selected, the client learns its HIGHESTMODSEQ at once."""
+        if self.condstore:
+            return
+        self.enabled.add("CONDSTORE")
+        if self.selected is not None:
+            self.send(wire.untagged_status(b"OK", "Highest", b"HIGHESTMODSEQ %d" % self.selected.highest_modseq()))
 
     # -- output ------------------------------------------------------------
     def send(self, data: bytes) -> None:

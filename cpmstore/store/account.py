@@ -411,12 +411,14 @@ class Account:
         if moved.expunge_modseq:
             self.bus.publish(MessagesExpunged(moved.source_id, tuple(moved.source_uids), moved.expunge_modseq, origin))
 
-    async def store_flags(self, mailbox: Mailbox, uids: list[int], mode: str, flags: tuple[str, ...], origin: object = None) -> list[tuple[int, frozenset[str], int]]:
+    async def store_flags(self, mailbox: Mailbox, uids: list[int], mode: str, flags: tuple[str, ...], origin: object = None,
+                          unchanged_since: int | None = None) -> list[tuple[int, frozenset[str], int]]:
         flags = validate_flags(flags)
         async with self.queue:
             plan: list[tuple[int, frozenset[str]]] = []
             for uid in sorted(set(uids)):
-                if uid in mailbox:
+                # RFC 7162 §3.1.3: a message changed after UNCHANGEDSINCE is left alone.
+                if uid in mailbox and (unchanged_since is None or mailbox.modseq_of(uid) <= unchanged_since):
                     current = mailbox.flags_of(uid)
                     new = apply_flags(current, mode, flags)
                     if new != current:

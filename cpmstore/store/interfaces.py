@@ -162,8 +162,11 @@ class IMailbox(Interface):
     def path(uid: int) -> str:
         """The message file, for streaming; valid while ``uid`` is present."""
 
-    async def store_flags(uids: list[int], mode: str, flags: tuple[str, ...], origin: object = None) -> list[tuple[int, frozenset[str], int]]:
+    async def store_flags(uids: list[int], mode: str, flags: tuple[str, ...], origin: object = None,
+                          unchanged_since: int | None = None) -> list[tuple[int, frozenset[str], int]]:
         """mode "+", "-" or "": change flags, one new MODSEQ per changed message.
+        With ``unchanged_since``, messages whose MODSEQ is above it are left
+        alone (checked under the same lock as the write, RFC 7162 §3.1.3).
         Returns (uid, new flags, modseq) for every message that changed."""
 
     async def expunge(uids: list[int] | None = None, origin: object = None) -> list[int]:

@@ -116,8 +116,9 @@ class Mailbox:
         except FileNotFoundError:
             raise KeyError(uid) from None
 
-    async def store_flags(self, uids: list[int], mode: str, flags: tuple[str, ...], origin: object = None) -> list[tuple[int, frozenset[str], int]]:
-        return await self._account.store_flags(self, uids, mode, flags, origin)
+    async def store_flags(self, uids: list[int], mode: str, flags: tuple[str, ...], origin: object = None,
+                          unchanged_since: int | None = None) -> list[tuple[int, frozenset[str], int]]:
+        return await self._account.store_flags(self, uids, mode, flags, origin, unchanged_since)
 
     async def expunge(self, uids: list[int] | None = None, origin: object = None) -> list[int]:
         return await self._account.expunge(self, uids, origin)

@@ -47,7 +47,7 @@ async def test_rfc7889_literal_over_limit_refused_before_its_bytes(start):
         conn = run(server.port, """
             S: * OK [CAPABILITY ...] ...
             C: a1 LOGIN user1 pass
-            S: a1 OK [CAPABILITY ... APPENDLIMIT=1000] Logged in
+            S: a1 OK [CAPABILITY ... APPENDLIMIT=1000 ...] Logged in
         """)
         # A synchronizing literal is refused before the client sends a byte of it.
         conn.send(b"a2 APPEND INBOX {5000}\r\n")
