@@ -1,6 +1,6 @@
 """Folder commands: CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB,
-STATUS (RFC 3501 §6.3.3-§6.3.10; \\HasChildren from RFC 3348; STATUS
-HIGHESTMODSEQ from RFC 7162 §3.1.10)."""
+STATUS (RFC 3501 §6.3.3-§6.3.10; \\HasChildren from RFC 3348; LIST-EXTENDED,
+RFC 5258; LIST-STATUS, RFC 5819; STATUS HIGHESTMODSEQ, RFC 7162 §3.1.10)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,68 @@ def pattern_regex(reference: str, pattern: str) -> re.Pattern:
 
 
 def _has_children(names: list[str]) -> set[str]:
+    return _parents_of(set(names))
+
+
+async def list_(session, cmd: List) -> Reply:
+    """LIST and LSUB, with LIST-EXTENDED selection and return options (RFC 5258)
+    and RETURN (STATUS ...) (RFC 5819): a device finds every folder and its
+    sync state (HIGHESTMODSEQ) in one round trip."""
+    account = session.account
+    if cmd.lsub:
+        return await _lsub(session, cmd)
+    if all(p == "" for p in cmd.patterns):
+        # The hierarchy delimiter and root of the reference (RFC 3501 §6.3.8).
+        session.send(wire.untagged(b'LIST (\\Noselect) "/" ""'))
+        return Reply.ok("List completed.")
+    matchers = [pattern_regex(cmd.reference, p) for p in cmd.patterns if p != ""]
+
+    def matches(name: str) -> bool:
+        return any(m.match(name) for m in matchers)
+
+    if cmd.status_items:
+        for item in cmd.status_items:
+            if item not in _STATUS_ITEMS:
+                raise BadCommand(f"Invalid status item {item}.")
+        if "HIGHESTMODSEQ" in cmd.status_items:
+            session.enable_condstore()
+    existing = sorted(m.name for m in await account.list_mailboxes())
+    exists = set(existing)
+    with_children = _has_children(existing)
+    wants_subscribed = "SUBSCRIBED" in cmd.select_options or "SUBSCRIBED" in cmd.return_options
+    subscribed = set(await account.subscriptions()) if wants_subscribed else set()
+    out: list[tuple[str, list[bytes], bytes]] = []  # name, attributes, extended data
+    if "SUBSCRIBED" in cmd.select_options:
+        names = sorted(subscribed | (_parents_of(subscribed) if "RECURSIVEMATCH" in cmd.select_options else set()))
+        for name in names:
+            if not matches(name):
+                continue
+            if name in subscribed:
+                attrs = [b"\\Subscribed"] + ([] if name in exists else [b"\\NonExistent"])
+                out.append((name, attrs + _children(name, exists, with_children), b""))
+            else:
+                # RFC 5258 §3.5: a parent listed only because a child is subscribed.
+                attrs = _children(name, exists, with_children) if name in exists else [b"\\NonExistent"]
+                out.append((name, attrs, b' ("CHILDINFO" ("SUBSCRIBED"))'))
+    else:
+        for name in existing:
+            if matches(name):
+                attrs = [b"\\Subscribed"] if name in subscribed else []
+                out.append((name, attrs + _children(name, exists, with_children), b""))
+    for name, attrs, extra in out:
+        session.send(wire.untagged(b"LIST (" + b" ".join(attrs) + b') "/" ' + _name(name) + extra))
+        if cmd.status_items and name in exists:
+            session.send(await _status_line(session, name, cmd.status_items))
+    return Reply.ok("List completed.")
+
+
+def _children(name: str, exists: set[str], with_children: set[str]) -> list[bytes]:
+    if name not in exists:
+        return []
+    return [b"\\HasChildren" if name in with_children else b"\\HasNoChildren"]
+
+
+def _parents_of(names: set[str]) -> set[str]:
     parents = set()
     for name in names:
         while DELIMITER in name:
@@ -67,34 +129,21 @@ def _has_children(names: list[str]) -> set[str]:
     return parents
 
 
-async def list_(session, cmd: List) -> Reply:
-    verb = b"LSUB" if cmd.lsub else b"LIST"
-    if not cmd.lsub and cmd.pattern == "":
-        # The hierarchy delimiter and root of the reference (RFC 3501 §6.3.8).
-        session.send(wire.untagged(b'LIST (\\Noselect) "/" ""'))
-        return Reply.ok("List completed.")
+async def _lsub(session, cmd: List) -> Reply:
     matcher = pattern_regex(cmd.reference, cmd.pattern)
-    mailboxes = await session.account.list_mailboxes()
-    existing = sorted(m.name for m in mailboxes)
-    with_children = _has_children(existing)
-    if cmd.lsub:
-        names = sorted(await session.account.subscriptions())
-        exists = set(existing)
-        for name in names:
-            if matcher.match(name):
-                attrs = b"" if name in exists else b"\\Noselect"
-                session.send(wire.untagged(verb + b" (" + attrs + b') "/" ' + _name(name)))
-        return Reply.ok("Lsub completed.")
-    for name in existing:
+    exists = {m.name for m in await session.account.list_mailboxes()}
+    for name in sorted(await session.account.subscriptions()):
         if matcher.match(name):
-            attrs = b"\\HasChildren" if name in with_children else b"\\HasNoChildren"
-            session.send(wire.untagged(verb + b" (" + attrs + b') "/" ' + _name(name)))
-    return Reply.ok("List completed.")
+            attrs = b"" if name in exists else b"\\Noselect"
+            session.send(wire.untagged(b"LSUB (" + attrs + b') "/" ' + _name(name)))
+    return Reply.ok("Lsub completed.")
 
 
+_STATUS_ITEMS = frozenset({"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ"})
 
-async def status(session, cmd: Status) -> Reply:
-    info = await session.account.status(cmd.mailbox)
+
+async def _status_line(session, name: str, items: tuple[str, ...]) -> bytes:
+    info = await session.account.status(name)
     values = {
         "MESSAGES": info.messages,
         "RECENT": info.recent,
@@ -103,12 +152,15 @@ async def status(session, cmd: Status) -> Reply:
         "UNSEEN": info.unseen,
         "HIGHESTMODSEQ": info.highest_modseq,  # RFC 7162 §3.1.10
     }
+    pairs = [b"%s %d" % (item.encode(), values[item]) for item in items]
+    return wire.untagged(b"STATUS " + _name(name) + b" (" + b" ".join(pairs) + b")")
+
+
+async def status(session, cmd: Status) -> Reply:
+    for item in cmd.items:
+        if item not in _STATUS_ITEMS:
+            raise BadCommand(f"Invalid status item {item}.")
     if "HIGHESTMODSEQ" in cmd.items:
         session.enable_condstore()
-    items = []
-    for item in cmd.items:
-        if item not in values:
-            raise BadCommand(f"Invalid status item {item}.")
-        items.append(b"%s %d" % (item.encode(), values[item]))
-    session.send(wire.untagged(b"STATUS " + _name(cmd.mailbox) + b" (" + b" ".join(items) + b")"))
+    session.send(await _status_line(session, cmd.mailbox, cmd.items))
     return Reply.ok("Status completed.")

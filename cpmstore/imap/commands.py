@@ -115,11 +115,26 @@ class Subscribe(Command):
 
 @dataclass(frozen=True, slots=True)
 class List(Command):
-    """LIST, or LSUB when ``lsub``. Reference and pattern decoded from mUTF-7."""
+    """LIST, or LSUB when ``lsub``. Reference and patterns decoded from mUTF-7.
+
+    LIST-EXTENDED (RFC 5258): ``patterns`` holds every pattern (``pattern``
+    is the first); ``select_options`` and ``return_options`` are upper-cased
+    option names; ``status_items`` the items of ``RETURN (STATUS (...))``
+    (RFC 5819). ``extended`` is true when any of the extended syntax was used.
+    """
 
     reference: str = ""
     pattern: str = ""
     lsub: bool = False
+    patterns: tuple[str, ...] = ()
+    select_options: tuple[str, ...] = ()
+    return_options: tuple[str, ...] = ()
+    status_items: tuple[str, ...] = ()
+    extended: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.patterns:  # plain LIST/LSUB: the one pattern
+            object.__setattr__(self, "patterns", (self.pattern,))
 
 
 @dataclass(frozen=True, slots=True)

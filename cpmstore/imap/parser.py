@@ -172,13 +172,64 @@ def _rename(reader: Reader, tag: bytes, name: str) -> Rename:
     return Rename(tag, name, old, new)
 
 
+_LIST_SELECT = frozenset({"SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"})
+_LIST_RETURN = frozenset({"SUBSCRIBED", "CHILDREN", "SPECIAL-USE"})
+
+
 def _list(reader: Reader, tag: bytes, name: str) -> List:
-    """Reference and pattern are decoded but not INBOX-normalized: they are
-    patterns, matched by the handler (INBOX case-insensitively)."""
+    """``LIST [SP list-select-opts] SP mailbox SP mbox-or-pat [SP list-return-opts]``
+    (RFC 3501 §6.3.8, RFC 5258 §6, RFC 5819). Reference and patterns are
+    decoded but not INBOX-normalized: they are patterns, matched by the handler
+    (INBOX case-insensitively)."""
+    lsub = name == "LSUB"
     reader.sp()
+    select: list[str] = []
+    extended = False
+    if not lsub and reader.peek() == b"(":
+        extended = True
+        select = reader.paren_list(Reader.keyword)
+        for option in select:
+            if option not in _LIST_SELECT:
+                raise reader.error(f"Unknown LIST selection option {option[:40]}")
+        if "RECURSIVEMATCH" in select and len(select) == 1:
+            raise reader.error("RECURSIVEMATCH needs another selection option")  # RFC 5258 §3
+        reader.sp()
     reference = reader.mailbox_name(reader.astring())
     reader.sp()
-    return List(tag, name, reference, reader.list_mailbox(), lsub=name == "LSUB")
+    if not lsub and reader.peek() == b"(":
+        extended = True
+        patterns = reader.paren_list(Reader.list_mailbox, allow_empty=False)
+    else:
+        patterns = [reader.list_mailbox()]
+    returns: list[str] = []
+    status_items: list[str] = []
+    if not lsub and not reader.at_end():
+        reader.sp()
+        if reader.keyword() != "RETURN":
+            raise reader.error("Expected RETURN")
+        reader.sp()
+        extended = True
+        returns, status_items = _list_return_options(reader)
+    return List(tag, name, reference, patterns[0], lsub=lsub, patterns=tuple(patterns),
+                select_options=tuple(select), return_options=tuple(returns),
+                status_items=tuple(status_items), extended=extended)
+
+
+def _list_return_options(reader: Reader) -> tuple[list[str], list[str]]:
+    options: list[str] = []
+    status_items: list[str] = []
+
+    def option(r: Reader) -> str:
+        word = r.keyword()
+        if word == "STATUS":
+            r.sp()
+            status_items.extend(r.paren_list(Reader.keyword, allow_empty=False))
+        elif word not in _LIST_RETURN:
+            raise r.error(f"Unknown LIST return option {word[:40]}")
+        return word
+
+    options = reader.paren_list(option)
+    return options, status_items
 
 
 def _status(reader: Reader, tag: bytes, name: str) -> Status:

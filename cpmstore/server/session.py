@@ -56,7 +56,7 @@ class Session:
         else:
             caps += [b"NAMESPACE", b"UNSELECT", b"CHILDREN", b"UIDPLUS", b"MOVE", b"MULTIAPPEND",
                      b"APPENDLIMIT=%d" % self.context.config.limits.max_literal_bytes,
-                     b"CONDSTORE", b"QRESYNC"]
+                     b"CONDSTORE", b"QRESYNC", b"LIST-EXTENDED", b"LIST-STATUS"]
         return caps
 
     def greeting(self) -> bytes:

@@ -22,7 +22,7 @@ async def test_rfc3501_7_1_1_greeting_names_capabilities(server):
             S: * CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE AUTH=PLAIN
             S: a1 OK Capability completed.
             C: a2 LOGIN user1 pass
-            S: a2 OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE MULTIAPPEND APPENDLIMIT=... CONDSTORE QRESYNC] Logged in
+            S: a2 OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE MULTIAPPEND APPENDLIMIT=... CONDSTORE QRESYNC LIST-EXTENDED LIST-STATUS] Logged in
             C: a3 LOGOUT
             S: * BYE Logging out
             S: a3 OK Logout completed.
