@@ -50,7 +50,7 @@ def _sets_seen(att: FetchAtt) -> bool:
     return att.name in _SETS_SEEN or (att.name == "BODY" and att.section is not None and not att.peek)
 
 
-class _Plan:
+class Plan:
     def __init__(self, items: tuple[FetchAtt, ...], uid: bool, modseq: bool = False) -> None:
         items = list(items)
         if uid and not any(a.name == "UID" for a in items):
@@ -83,7 +83,7 @@ async def fetch(session, cmd: Fetch) -> Reply:
     mods = fetch_modifiers(cmd.modifiers)
     if mods.vanished and not (cmd.uid and session.qresync):
         raise BadCommand("VANISHED needs UID FETCH and QRESYNC enabled.")  # RFC 7162 §3.2.6
-    plan = _Plan(cmd.items, cmd.uid, modseq=mods.changed_since is not None)
+    plan = Plan(cmd.items, cmd.uid, modseq=mods.changed_since is not None)
     if mods.changed_since is not None or any(a.name == "MODSEQ" for a in plan.items):
         session.enable_condstore()
     pairs = view.present(view.resolve(cmd.sequence_set, cmd.uid))
@@ -97,8 +97,16 @@ async def fetch(session, cmd: Fetch) -> Reply:
         modseq_of = mailbox.modseq_of
         since = mods.changed_since
         pairs = [p for p in pairs if p[1] in mailbox and modseq_of(p[1]) > since]
+    await send_fetch(session, view, plan, pairs)
+    return Reply.ok("Fetch completed.")
+
+
+async def send_fetch(session, view, plan: "Plan", pairs: list[tuple[int, int]]) -> None:
+    """Write the ``* n FETCH`` responses for ``pairs``; also what NOTIFY's
+    MessageNew sends with the client's fetch attributes (RFC 5465 §5.2)."""
     if not pairs:
-        return Reply.ok("Fetch completed.")
+        return
+    mailbox = view.mailbox
     seen_now: set[int] = set()
     if plan.sets_seen and not view.readonly:
         flags_of = mailbox.flags_of
@@ -122,7 +130,6 @@ async def fetch(session, cmd: Fetch) -> Reply:
         else:
             session.send(b"".join(_responses(view, plan, chunk, metas, None, seen_now)))
             await session.drained()
-    return Reply.ok("Fetch completed.")
 
 
 def _chunks(pairs, size):
@@ -143,7 +150,7 @@ def _by_size(chunk, mailbox):
         yield part
 
 
-def _responses(view, plan: _Plan, pairs, metas, bodies, seen_now):
+def _responses(view, plan: Plan, pairs, metas, bodies, seen_now):
     mailbox = view.mailbox
     for seq, uid in pairs:
         meta = metas.get(uid)

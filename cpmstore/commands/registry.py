@@ -6,7 +6,7 @@ One table, so that "what may run before login" is visible in one place
 from __future__ import annotations
 
 from ..server.state import ANY, AUTHENTICATED, NOT_AUTHENTICATED, SELECTED
-from . import append, auth, copy_move, expunge, fetch, general, idle, mailbox, search, select, store
+from . import append, auth, copy_move, expunge, fetch, general, idle, mailbox, notify, search, select, store
 
 HANDLERS = {
     "CAPABILITY": (general.capability, ANY),
@@ -30,6 +30,7 @@ HANDLERS = {
     "STATUS": (mailbox.status, AUTHENTICATED),
     "APPEND": (append.append, AUTHENTICATED),
     "IDLE": (idle.idle, AUTHENTICATED),
+    "NOTIFY": (notify.notify, AUTHENTICATED),
     "CHECK": (select.check, SELECTED),
     "CLOSE": (select.close, SELECTED),
     "UNSELECT": (select.unselect, SELECTED),

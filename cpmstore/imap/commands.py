@@ -163,6 +163,29 @@ class Idle(Command):
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class NotifyGroup:
+    """One ``(filter-mailboxes events)`` group of NOTIFY SET (RFC 5465 §6).
+
+    ``filter`` is lower-case: selected, selected-delayed, inboxes, personal,
+    subscribed, subtree or mailboxes (the last two name ``mailboxes``).
+    ``events`` are canonical event names (``MessageNew`` ...), empty for NONE;
+    ``fetch_atts`` are MessageNew's fetch attributes."""
+
+    filter: str
+    mailboxes: tuple[str, ...] = ()
+    events: tuple[str, ...] = ()
+    fetch_atts: tuple[FetchAtt, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Notify(Command):
+    """NOTIFY NONE (``groups`` empty) or NOTIFY SET [STATUS] groups (RFC 5465)."""
+
+    status: bool = False
+    groups: tuple[NotifyGroup, ...] = ()
+
+
 # -- selected ----------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Check(Command):

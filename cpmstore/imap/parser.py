@@ -18,10 +18,11 @@ from typing import Callable
 
 from .commands import (
     Append, AppendMessage, Authenticate, Capability, Check, Close, Command, Copy, Create,
-    Delete, Enable, Expunge, Fetch, Id, Idle, List, Login, Logout, Namespace, Noop, Rename,
+    Delete, Enable, Expunge, Fetch, Id, Idle, List, Login, Logout, Namespace, Noop, Notify,
+    NotifyGroup, Rename,
     Search, Select, StartTLS, Status, Store, Subscribe, Unselect,
 )
-from .fetchatt import read_fetch_atts
+from .fetchatt import read_fetch_att, read_fetch_atts
 from .reader import TAG_CHARS, ParseError, Reader
 from .searchkeys import read_search_keys
 from .seqset import read_sequence_set
@@ -215,6 +216,75 @@ def _list(reader: Reader, tag: bytes, name: str) -> List:
                 status_items=tuple(status_items), extended=extended)
 
 
+_NOTIFY_FILTERS = frozenset({"selected", "selected-delayed", "inboxes", "personal", "subscribed",
+                             "subtree", "mailboxes"})
+_NOTIFY_EVENTS = {name.upper(): name for name in (
+    "MessageNew", "MessageExpunge", "FlagChange", "AnnotationChange", "MailboxName",
+    "SubscriptionChange", "MailboxMetadataChange", "ServerMetadataChange")}
+
+
+def _notify(reader: Reader, tag: bytes, name: str) -> Notify:
+    """``NOTIFY SP ("NONE" / "SET" [SP "STATUS"] 1*(SP event-group))`` (RFC 5465 §8)."""
+    reader.sp()
+    verb = reader.keyword()
+    if verb == "NONE":
+        return Notify(tag, name)
+    if verb != "SET":
+        raise reader.error("Expected NOTIFY SET or NOTIFY NONE")
+    reader.sp()
+    status = False
+    if reader.peek() != b"(":
+        if reader.keyword() != "STATUS":
+            raise reader.error("Expected STATUS or an event group")
+        status = True
+        reader.sp()
+    groups = [_notify_group(reader)]
+    while not reader.at_end():
+        reader.sp()
+        groups.append(_notify_group(reader))
+    return Notify(tag, name, status=status, groups=tuple(groups))
+
+
+def _notify_group(reader: Reader) -> NotifyGroup:
+    reader.expect(b"(")
+    which = reader.keyword().lower()
+    if which not in _NOTIFY_FILTERS:
+        raise reader.error(f"Unknown NOTIFY mailbox filter {which[:40]}")
+    mailboxes: tuple[str, ...] = ()
+    if which in ("subtree", "mailboxes"):
+        reader.sp()
+        if reader.peek() == b"(":
+            mailboxes = tuple(reader.paren_list(Reader.mailbox, allow_empty=False))
+        else:
+            mailboxes = (reader.mailbox(),)
+    reader.sp()
+    events: list[str] = []
+    fetch_atts: tuple = ()
+    # The ABNF wants "(" events ")", but RFC 5465's own examples also write the
+    # events bare inside the group: both are read.
+    bare = reader.peek() != b"("
+    if not bare:
+        reader.pos += 1
+    while True:
+        word = reader.keyword()
+        event = _NOTIFY_EVENTS.get(word)
+        if event is None:
+            if bare and word == "NONE" and not events:
+                break
+            raise reader.error(f"Unknown NOTIFY event {word[:40]}")
+        events.append(event)
+        if event == "MessageNew" and reader.peek(2) == b" (":
+            reader.sp()
+            fetch_atts = tuple(reader.paren_list(read_fetch_att, allow_empty=False))
+        if reader.peek() == b")":
+            break
+        reader.sp()
+    if not bare:
+        reader.expect(b")")
+    reader.expect(b")")
+    return NotifyGroup(which, mailboxes, tuple(events), fetch_atts)
+
+
 def _list_return_options(reader: Reader) -> tuple[list[str], list[str]]:
     options: list[str] = []
     status_items: list[str] = []
@@ -363,6 +433,7 @@ _COMMANDS: dict[str, Parse] = {
     "UNSUBSCRIBE": _one_mailbox(Subscribe, subscribe=False),
     "LIST": _list,
     "LSUB": _list,
+    "NOTIFY": _notify,
     "STATUS": _status,
     "APPEND": _append,
     "IDLE": _no_arguments(Idle),

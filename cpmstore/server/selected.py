@@ -37,6 +37,7 @@ class SelectedView:
         self._added: list[int] = []
         self._expunged: set[int] = set()
         self._flags: dict[int, tuple[frozenset, int]] = {}
+        self.announced: list[int] = []  # UIDs told by EXISTS, for NOTIFY's MessageNew fetch
         self._unsubscribe = session.account.bus.subscribe(self._on_change)
 
     def close(self) -> None:
@@ -180,6 +181,7 @@ class SelectedView:
             fresh = [u for u in added if u > last and u not in self._expunged]
             if fresh:
                 self.uids.extend(fresh)
+                self.announced.extend(fresh)
                 if not self.readonly:
                     self.recent |= self.mailbox.claim_recent(fresh)
                 flags_of = self.mailbox.flags_of

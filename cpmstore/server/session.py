@@ -9,12 +9,14 @@ by handlers (``cpmstore.errors``) become the tagged NO/BAD here, in one place.
 
 from __future__ import annotations
 
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from ..errors import IMAPError
 from ..imap import response as wire
 from ..imap.parser import ParseError, parse_command, parse_tag
 from ..commands import registry
+from ..commands.fetch import Plan, send_fetch
 from ..commands.reply import Reply
 from .state import State
 
@@ -37,6 +39,8 @@ class Session:
         self.selected = None  # server.selected.SelectedView
         self.enabled: set[str] = set()
         self.idling = False
+        self.notifier = None  # server.notify.Notifier while NOTIFY is set
+        self._delivering = False
         self._logout_hooks: list = []
 
     # -- capabilities ------------------------------------------------------
@@ -56,7 +60,7 @@ class Session:
         else:
             caps += [b"NAMESPACE", b"UNSELECT", b"CHILDREN", b"UIDPLUS", b"MOVE", b"MULTIAPPEND",
                      b"APPENDLIMIT=%d" % self.context.config.limits.max_literal_bytes,
-                     b"CONDSTORE", b"QRESYNC", b"LIST-EXTENDED", b"LIST-STATUS"]
+                     b"CONDSTORE", b"QRESYNC", b"LIST-EXTENDED", b"LIST-STATUS", b"NOTIFY"]
         return caps
 
     def greeting(self) -> bytes:
@@ -109,6 +113,7 @@ class Session:
                 return
             if self.selected is not None and reply.status != b"BAD":
                 self.flush_updates(allow_expunge=cmd.name not in _NO_EXPUNGE or getattr(cmd, "uid", False))
+            await self.deliver_notifications()
         except IMAPError as exc:
             reply = Reply(exc.status, exc.text, exc.code)
         except Exception:
@@ -131,10 +136,41 @@ class Session:
                 self.send(line)
 
     def on_selected_change(self) -> None:
-        """Called by the selected view when a change arrives; while idling the
-        client hears of it at once (RFC 2177)."""
+        """Called by the selected view when a change arrives. While idling the
+        client hears of it at once (RFC 2177); with NOTIFY (selected ...) also
+        between commands, expunges only for ``selected`` (RFC 5465 §6.1)."""
         if self.idling:
             self.flush_updates(allow_expunge=True)
+        elif self.notifier is not None and self.notifier.selected_now and not self.protocol.busy:
+            self.flush_updates(allow_expunge=self.notifier.selected_expunge_now)
+        else:
+            return
+        self.notification_ready()
+
+    def notification_ready(self) -> None:
+        """NOTIFY has something to say: say it now unless a command is running
+        (then it goes out before that command's tagged reply)."""
+        if self.idling or not self.protocol.busy:
+            Deferred.fromCoroutine(self.deliver_notifications()).addErrback(
+                lambda f: log.failure("notification failed", f))
+
+    async def deliver_notifications(self) -> None:
+        notifier = self.notifier
+        if notifier is None or self._delivering:
+            return
+        self._delivering = True
+        try:
+            view = self.selected
+            if view is not None and view.announced:
+                new, view.announced = view.announced, []
+                group = notifier.selected
+                if group is not None and group.fetch_atts and "MessageNew" in group.events:
+                    pairs = [(view.seq_of(uid), uid) for uid in new if view.seq_of(uid) is not None]
+                    await send_fetch(self, view, Plan(group.fetch_atts, uid=False), pairs)
+            while notifier.pending and self.notifier is notifier:
+                await notifier.deliver()
+        finally:
+            self._delivering = False
 
     # -- state changes -------------------------------------------------------
     def authenticated(self, user: str, account, logout_hook=None) -> None:
@@ -157,6 +193,9 @@ class Session:
             self.state = State.AUTHENTICATED
 
     def connection_lost(self) -> None:
+        if self.notifier is not None:
+            self.notifier.close()
+            self.notifier = None
         self.deselect()
         hooks, self._logout_hooks = self._logout_hooks, []
         for hook in hooks:

@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from twisted.logger import Logger
+
+log = Logger()
+
 
 @dataclass(frozen=True, slots=True)
 class MessagesAdded:
@@ -63,4 +67,9 @@ class ChangeBus:
     def publish(self, change: Change) -> None:
         # A copy: a subscriber may unsubscribe itself while being called.
         for callback in list(self._subscribers):
-            callback(change)
+            try:
+                callback(change)
+            except Exception:
+                # The change is committed; one session's failure to hear of it
+                # must not fail the command that made it, nor the other sessions.
+                log.failure("change subscriber failed")

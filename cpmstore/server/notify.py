@@ -1,0 +1,189 @@
+"""A session's NOTIFY subscription (RFC 5465): which mailboxes and events the
+client asked to hear about, and the queue of what it has not heard yet.
+
+Changes arrive from the user's change bus as they commit; nothing is polled.
+For the selected mailbox the selected view already keeps what must be said
+(EXISTS, EXPUNGE/VANISHED, FETCH FLAGS); NOTIFY only lets it be said at once.
+For other mailboxes a message event becomes one STATUS per mailbox, and a
+folder event a LIST. The queue is bounded: a session that falls too far
+behind gets ``[NOTIFICATIONOVERFLOW]`` and NOTIFY is switched off, as
+RFC 5465 §5.8 says, rather than holding memory without limit.
+"""
+
+from __future__ import annotations
+
+from ..errors import BadCommand, IMAPError
+from ..imap import mutf7
+from ..imap import response as wire
+from ..imap.commands import Notify, NotifyGroup
+from ..store.changes import FlagsChanged, MailboxChanged, MessagesAdded, MessagesExpunged
+
+SUPPORTED = ("MessageNew", "MessageExpunge", "FlagChange", "MailboxName", "SubscriptionChange")
+_MESSAGE_EVENTS = frozenset({"MessageNew", "MessageExpunge", "FlagChange", "AnnotationChange"})
+_SELECTED = frozenset({"selected", "selected-delayed"})
+# Mail delivery puts messages in INBOX, and the CPM network deposits
+# conversations under Default (DESIGN §2): both count as inboxes.
+INBOXES = ("INBOX", "Default")
+MAX_PENDING = 1000
+
+
+def check_groups(groups: tuple[NotifyGroup, ...]) -> None:
+    """The rules of RFC 5465 §5-§6 a NOTIFY SET must follow."""
+    selected = [g for g in groups if g.filter in _SELECTED]
+    if len(selected) > 1:
+        raise BadCommand("Only one of selected and selected-delayed may be given.")
+    for group in groups:
+        events = set(group.events)
+        if ("MessageNew" in events) != ("MessageExpunge" in events):
+            raise BadCommand("MessageNew and MessageExpunge go together.")
+        if events & {"FlagChange", "AnnotationChange"} and "MessageNew" not in events:
+            raise BadCommand("FlagChange needs MessageNew and MessageExpunge.")
+        if group.fetch_atts and group.filter not in _SELECTED:
+            raise BadCommand("Fetch attributes are allowed only for the selected mailbox.")
+        if group.filter in _SELECTED and events - _MESSAGE_EVENTS:
+            raise BadCommand("Only message events apply to the selected mailbox.")
+    unsupported = {e for g in groups for e in g.events} - set(SUPPORTED)
+    if unsupported:
+        raise IMAPError("Unsupported event.", b"BADEVENT (" + " ".join(SUPPORTED).encode() + b")")
+
+
+class Notifier:
+    def __init__(self, session, command: Notify, names: dict[int, str], subscribed: set[str]) -> None:
+        self.session = session
+        self.groups = [g for g in command.groups if g.filter not in _SELECTED]
+        selected = [g for g in command.groups if g.filter in _SELECTED]
+        self.selected = selected[0] if selected else None
+        self.names = names            # mailbox id -> name, kept current from the bus
+        self.subscribed = subscribed  # for the "subscribed" filter
+        self._status: dict[str, None] = {}  # mailboxes owing a STATUS, in order
+        self._lines: list[bytes] = []
+        self._unsubscribe = session.account.bus.subscribe(self._on_change)
+        self.overflowed = False
+
+    def close(self) -> None:
+        self._unsubscribe()
+
+    # -- what the client asked for ------------------------------------------------
+    @property
+    def selected_now(self) -> bool:
+        """Changes to the selected mailbox may be announced between commands."""
+        return self.selected is not None and bool(self.selected.events)
+
+    @property
+    def selected_expunge_now(self) -> bool:
+        return self.selected_now and self.selected.filter == "selected"
+
+    def events_for(self, name: str) -> frozenset[str]:
+        for group in self.groups:
+            if self._covers(group, name):
+                return frozenset(group.events)
+        return frozenset()
+
+    def _covers(self, group: NotifyGroup, name: str) -> bool:
+        which = group.filter
+        if which == "personal":
+            return True
+        if which == "inboxes":
+            return any(name == box or name.startswith(box + "/") for box in INBOXES)
+        if which == "subscribed":
+            return name in self.subscribed
+        if which == "mailboxes":
+            return name in group.mailboxes
+        return any(name == root or name.startswith(root + "/") for root in group.mailboxes)  # subtree
+
+    def status_targets(self) -> list[str]:
+        """Mailboxes NOTIFY SET STATUS reports on: every covered one with message events."""
+        selected_id = self.session.selected.mailbox.id if self.session.selected is not None else None
+        return sorted(name for mid, name in self.names.items()
+                      if mid != selected_id and self.events_for(name) & _MESSAGE_EVENTS)
+
+    # -- changes ----------------------------------------------------------------------
+    def _on_change(self, change) -> None:
+        if self.overflowed:
+            return
+        if isinstance(change, MailboxChanged):
+            self._mailbox_changed(change)
+        else:
+            selected = self.session.selected
+            if selected is not None and change.mailbox_id == selected.mailbox.id:
+                return  # the selected view tells of it
+            name = self.names.get(change.mailbox_id)
+            if name is None:
+                return
+            wanted = {MessagesAdded: "MessageNew", MessagesExpunged: "MessageExpunge",
+                      FlagsChanged: "FlagChange"}[type(change)]
+            if wanted in self.events_for(name):
+                self._status[name] = None
+        if len(self._status) + len(self._lines) > MAX_PENDING:
+            self._overflow()
+        self.session.notification_ready()
+
+    def _mailbox_changed(self, change: MailboxChanged) -> None:
+        kind, name = change.kind, change.name
+        if kind == "created":
+            self.names[change.mailbox_id] = name
+        elif kind == "deleted":
+            self.names.pop(change.mailbox_id, None)
+            self._status.pop(name, None)
+        elif kind == "renamed":
+            self.names[change.mailbox_id] = name
+        elif kind == "subscribed":
+            self.subscribed.add(name)
+        elif kind == "unsubscribed":
+            self.subscribed.discard(name)
+        if kind in ("subscribed", "unsubscribed"):
+            if "SubscriptionChange" in self.events_for(name):
+                attrs = b"\\Subscribed" if kind == "subscribed" else b""
+                self._lines.append(_list_line(attrs, name))
+            return
+        if "MailboxName" not in self.events_for(name) and not (
+                change.old_name and "MailboxName" in self.events_for(change.old_name)):
+            return
+        if kind == "deleted":
+            self._lines.append(_list_line(b"\\NonExistent", name))
+        elif kind == "renamed":
+            old = wire.string(mutf7.encode(change.old_name or ""))
+            self._lines.append(_list_line(b"", name)[:-2] + b' ("OLDNAME" (' + old + b"))\r\n")
+        else:
+            self._lines.append(_list_line(b"", name))
+
+    def _overflow(self) -> None:
+        self.overflowed = True
+        self._status.clear()
+        self._lines.clear()
+        self.close()
+
+    # -- delivery -----------------------------------------------------------------------
+    @property
+    def pending(self) -> bool:
+        return bool(self._status or self._lines or self.overflowed)
+
+    async def deliver(self) -> None:
+        """Send what is owed. Called between commands and before a tagged reply."""
+        session = self.session
+        if self.overflowed:
+            session.send(wire.untagged_status(b"OK", "Too many notifications; NOTIFY is off.",
+                                              b"NOTIFICATIONOVERFLOW"))
+            session.notifier = None
+            return
+        lines, self._lines = self._lines, []
+        for line in lines:
+            session.send(line)
+        while self._status:
+            name = next(iter(self._status))
+            del self._status[name]
+            if name in self.names.values():
+                session.send(await status_line(session, name))
+
+
+def _list_line(attrs: bytes, name: str) -> bytes:
+    return wire.untagged(b"LIST (" + attrs + b') "/" ' + wire.astring(mutf7.encode(name)))
+
+
+async def status_line(session, name: str) -> bytes:
+    """The STATUS a NOTIFY client gets for a mailbox whose messages changed (RFC 5465 §5.2-5.4)."""
+    info = await session.account.status(name)
+    items = b"MESSAGES %d UIDNEXT %d UNSEEN %d" % (info.messages, info.uid_next, info.unseen)
+    if session.condstore:
+        items += b" HIGHESTMODSEQ %d" % info.highest_modseq
+    return wire.untagged(b"STATUS " + wire.astring(mutf7.encode(name)) + b" (" + items + b")")
