@@ -5,15 +5,14 @@ a thread with ``in_thread`` while the reactor serves it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import pytest
 import pytest_twisted
 from twisted.internet import reactor, threads
 
-from cpmstore.config import LimitsConfig, ListenerConfig, make_config
+from cpmstore.config import LimitsConfig, make_config
 from cpmstore.service import RunningServer, start_server
 
 

@@ -3,16 +3,13 @@ UIDVALIDITY, UIDNEXT and flags (DESIGN §4 "Delivery order")."""
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest_twisted
 from conftest import in_thread
 from imapclient import IMAPClient
+from twistd_proc import free_port, start_twistd
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,38 +54,9 @@ async def test_restart_keeps_uids_uidvalidity_uidnext_flags(start, tmp_path):
     assert before["INBOX"][0][b"UIDNEXT"] == 6 and 3 not in before["INBOX"][1]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_twistd(tmp_path: Path, port: int) -> subprocess.Popen:
-    config = tmp_path / "server.toml"
-    users = tmp_path / "users"
-    users.write_text("user1:{PLAIN}pass\n")
-    config.write_text(
-        f'[server]\ndata_dir = "{tmp_path / "data"}"\nusers_file = "{users}"\n'
-        f'[[listener]]\nendpoint = "tcp:{port}:interface=127.0.0.1"\ntls = "none"\nallow_plaintext_auth = true\n'
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from twisted.scripts.twistd import run; run()", "-n", "--pidfile=", "--logfile", str(tmp_path / "twistd.log"),
-         "cpmstore", "--config", str(config)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("twistd did not start: " + (tmp_path / "twistd.log").read_text())
-
-
 def test_sigkill_during_appends_loses_nothing_acknowledged(tmp_path):
-    port = _free_port()
-    proc = _start_twistd(tmp_path, port)
+    port = free_port()
+    proc = start_twistd(tmp_path, port)
     acked: dict[int, bytes] = {}
     sent = []
     try:
@@ -109,7 +77,7 @@ def test_sigkill_during_appends_loses_nothing_acknowledged(tmp_path):
     finally:
         proc.wait(timeout=10)
     assert len(acked) > 5, "the kill came before any APPEND was acknowledged"
-    proc = _start_twistd(tmp_path, port)
+    proc = start_twistd(tmp_path, port)
     try:
         c = IMAPClient("127.0.0.1", port, ssl=False, timeout=10)
         c.login("user1", "pass")

@@ -8,7 +8,7 @@ import pytest_twisted
 from conftest import in_thread
 from cpm_samples import CHAT, CPIM_1, CPIM_2, SESSION_HISTORY, SESSION_INFO, email
 from imapclient import IMAPClient
-from transcript import Connection, run
+from transcript import run
 
 LOGIN = """
     S: * OK ...

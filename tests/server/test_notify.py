@@ -1,7 +1,6 @@
 """NOTIFY (RFC 5465): a device hears of every change as it commits, for the
 selected mailbox and for the others it named, without IDLE and without polling."""
 
-import socket
 
 import pytest_twisted
 from conftest import in_thread

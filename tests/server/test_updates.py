@@ -2,7 +2,7 @@
 
 import pytest_twisted
 from conftest import in_thread
-from transcript import Connection, run
+from transcript import run
 
 SELECTED = """
     S: * OK ...
