@@ -2,7 +2,7 @@
 
 import pytest_twisted
 from conftest import in_thread
-from transcript import run
+from transcript import Connection, run
 
 from cpmstore.config import LimitsConfig
 
