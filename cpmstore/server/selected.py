@@ -37,7 +37,8 @@ class SelectedView:
         self._added: list[int] = []
         self._expunged: set[int] = set()
         self._flags: dict[int, tuple[frozenset, int]] = {}
-        self.announced: list[int] = []  # UIDs told by EXISTS, for NOTIFY's MessageNew fetch
+        self.announced: list[int] = []
+        self.gone = False  # the folder was deleted under this session  # UIDs told by EXISTS, for NOTIFY's MessageNew fetch
         self._unsubscribe = session.account.bus.subscribe(self._on_change)
 
     def close(self) -> None:
@@ -150,10 +151,17 @@ class SelectedView:
             for uid, flags, modseq in change.changes:
                 self._flags[uid] = (flags, modseq)
         elif isinstance(change, MailboxChanged):
-            return
+            if change.kind != "deleted":
+                return
+            self.gone = True
         self.session.on_selected_change()
 
     def pending_responses(self, allow_expunge: bool) -> Iterator[bytes]:
+        if self.gone:
+            # Nothing this session holds can be trusted any more: sequence
+            # numbers, UIDs, flags. Dovecot ends the session the same way.
+            self.session.mailbox_vanished()
+            return
         if allow_expunge and self._expunged:
             gone = self._expunged
             self._expunged = set()

@@ -147,6 +147,11 @@ class Session:
             return
         self.notification_ready()
 
+    def mailbox_vanished(self) -> None:
+        """The selected mailbox was deleted (by this or another session)."""
+        self.send(wire.untagged_status(b"BYE", "Selected mailbox was deleted, please log in again."))
+        self.protocol.close()
+
     def notification_ready(self) -> None:
         """NOTIFY has something to say: say it now unless a command is running
         (then it goes out before that command's tagged reply)."""

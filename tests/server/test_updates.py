@@ -127,3 +127,36 @@ async def test_rfc2177_idle_ends_only_on_done(server):
         """)
 
     await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_deleting_the_selected_mailbox_ends_the_session_like_dovecot(server):
+    def scenario():
+        watcher = run(server.port, """
+            S: * OK ...
+            C: a0 LOGIN user1 pass
+            S: a0 OK ...
+            C: a1 CREATE doomed
+            S: a1 OK ...
+            C: a2 SELECT doomed
+            S: * FLAGS ...
+            S: * OK ...
+            S: * 0 EXISTS
+            S: * 0 RECENT
+            S: * OK ...
+            S: * OK ...
+            S: a2 OK ...
+        """)
+        run(server.port, """
+            S: * OK ...
+            C: b0 LOGIN user1 pass
+            S: b0 OK ...
+            C: b1 DELETE doomed
+            S: b1 OK Delete completed.
+        """)
+        run(server.port, """
+            C: a3 NOOP
+            S: * BYE Selected mailbox was deleted, please log in again.
+        """, conn=watcher)
+
+    await in_thread(scenario)
