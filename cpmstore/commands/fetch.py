@@ -201,7 +201,7 @@ def _item(view, att: FetchAtt, uid: int, meta, body: bytes | None) -> bytes:
         source = meta.header if _header_only(att) else body
         data = fetch_section(source, section.parts, section.text, section.fields)
     if data is None:
-        return response_name(att) + b" NIL"
+        data = b""  # a part that does not exist is empty, as Dovecot answers
     if att.partial is not None:
         origin, count = att.partial
         data = data[origin:origin + count]

@@ -70,8 +70,10 @@ async def list_(session, cmd: List) -> Reply:
     if cmd.lsub:
         return await _lsub(session, cmd)
     if all(p == "" for p in cmd.patterns):
-        # The hierarchy delimiter and root of the reference (RFC 3501 §6.3.8).
-        session.send(wire.untagged(b'LIST (\\Noselect) "/" ""'))
+        # The hierarchy delimiter and the root of the reference (RFC 3501 §6.3.8:
+        # "#news.comp.mail.misc" answers "#news.").
+        root = cmd.reference.split(DELIMITER, 1)[0] + DELIMITER if DELIMITER in cmd.reference else ""
+        session.send(wire.untagged(b'LIST (\\Noselect) "/" ' + (_name(root) if root else b'""')))
         return Reply.ok("List completed.")
     matchers = [pattern_regex(cmd.reference, p) for p in cmd.patterns if p != ""]
 
@@ -132,9 +134,12 @@ def _parents_of(names: set[str]) -> set[str]:
 async def _lsub(session, cmd: List) -> Reply:
     matcher = pattern_regex(cmd.reference, cmd.pattern)
     exists = {m.name for m in await session.account.list_mailboxes()}
-    for name in sorted(await session.account.subscriptions()):
+    subscribed = set(await session.account.subscriptions())
+    # RFC 3501 §6.3.9: with "%", a parent of a subscribed name is listed as
+    # \Noselect even when it is not subscribed itself.
+    for name in sorted(subscribed | _parents_of(subscribed)):
         if matcher.match(name):
-            attrs = b"" if name in exists else b"\\Noselect"
+            attrs = b"" if name in subscribed and name in exists else b"\\Noselect"
             session.send(wire.untagged(b"LSUB (" + attrs + b') "/" ' + _name(name)))
     return Reply.ok("Lsub completed.")
 

@@ -26,6 +26,9 @@ __all__ = [
 
 T = TypeVar("T")
 
+# Flag-extensions defined outside RFC 3501 that clients set: OMA CPM's
+# "\\read-report-sent" (shared/cpm-formats.md §4).
+FLAG_EXTENSIONS = frozenset({"\\read-report-sent"})
 MAX_NUMBER = 4294967295  # number and nz-number are unsigned 32-bit (RFC 3501 §9)
 MAX_MODSEQ = 9223372036854775807  # mod-sequence-value, RFC 7162 §7
 
@@ -225,6 +228,9 @@ class Reader:
         canonical = _SYSTEM_FLAGS.get(text.upper())
         if canonical == "\\Recent" and not allow_recent:
             raise self.error("\\Recent may not be set by a client")
+        if canonical is None and text.lower() not in FLAG_EXTENSIONS:
+            # RFC 3501 §2.3.2: "\\" names are reserved for defined system flags.
+            raise self.error(f"Invalid system flag {text[:40]}")
         return canonical or text.lower()
 
     def flag_list(self) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ Value mapping used by ``encode_value``:
 - ``Literal`` (a ``bytes`` subclass) -> always a ``{n}`` literal
 - ``bytes`` / ``str`` -> quoted string when it can be, otherwise a literal
 - ``list`` / ``tuple`` -> ``(a b c)``
+- ``Run`` -> ``abc`` (no parentheses, no spaces); ``TightList`` -> ``(abc)``
 """
 
 from __future__ import annotations
@@ -32,6 +33,20 @@ class Atom(bytes):
 
 class Literal(bytes):
     """Bytes always sent as a synchronizing-form literal ``{n}\\r\\n...``."""
+
+    __slots__ = ()
+
+
+class Run(tuple):
+    """Values written one after another with no space between them: the
+    ``1*body`` of a multipart BODYSTRUCTURE (RFC 3501 §9)."""
+
+    __slots__ = ()
+
+
+class TightList(tuple):
+    """A parenthesized list with no space between members: an ENVELOPE
+    address list, ``"(" 1*address ")"`` (RFC 3501 §9)."""
 
     __slots__ = ()
 
@@ -78,6 +93,10 @@ def encode_value(value: object) -> bytes:
         return literal(value)
     if isinstance(value, (bytes, str)):
         return string(value)
+    if isinstance(value, Run):
+        return b"".join(encode_value(v) for v in value)
+    if isinstance(value, TightList):
+        return b"(" + b"".join(encode_value(v) for v in value) + b")"
     if isinstance(value, (list, tuple)):
         return b"(" + b" ".join(encode_value(v) for v in value) + b")"
     raise TypeError(f"cannot encode {type(value).__name__}")

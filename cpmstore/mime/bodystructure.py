@@ -17,6 +17,7 @@ Never touches sockets, the reactor or the disk.
 
 from __future__ import annotations
 
+from cpmstore.imap.response import Run
 from cpmstore.mime.envelope import envelope_value
 from cpmstore.mime.parse import Entity, parse_params
 
@@ -32,12 +33,12 @@ def body_value(data: bytes, entity: Entity, extended: bool) -> list[object]:
 
 def _multipart(data: bytes, entity: Entity, extended: bool) -> list[object]:
     if entity.children:
-        value: list[object] = [body_value(data, child, extended) for child in entity.children]
+        value: list[object] = [Run(body_value(data, child, extended) for child in entity.children)]
     else:
         # The grammar needs one body at least: a multipart without any
         # delimiter shows as one empty text/plain part.
         empty = Entity(entity.body_start, entity.body_start, entity.body_start, (), {}, *_EMPTY_TEXT, ())
-        value = [_basic(data, empty, extended)]
+        value = [Run([_basic(data, empty, extended)])]
     value.append(entity.subtype.upper())
     if extended:
         value.append(_params(entity.params) or None)

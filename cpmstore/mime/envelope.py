@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cpmstore.imap.response import TightList
 from cpmstore.mime.headers import Field, first_value
 
 Address = tuple[bytes | None, bytes | None, bytes | None, bytes | None]
@@ -36,7 +37,8 @@ def envelope_value(data: bytes, index: dict[bytes, Field]) -> list[object]:
 
     def addresses(name: bytes) -> list[Address] | None:
         raw = value(name)
-        return (parse_address_list(raw) or None) if raw is not None else None
+        found = parse_address_list(raw) if raw is not None else None
+        return TightList(found) if found else None
 
     sender_from = addresses(b"from")
     return [

@@ -31,7 +31,9 @@ class SelectedView:
         self.mailbox = mailbox
         self.readonly = readonly
         self.uids = array("L", mailbox.uids)
-        self.recent: set[int] = mailbox.claim_recent(list(self.uids)) if not readonly else set()
+        # EXAMINE shows \\Recent but leaves it for the next SELECT (RFC 3501 §6.3.2).
+        claim = mailbox.peek_recent if readonly else mailbox.claim_recent
+        self.recent: set[int] = claim(list(self.uids))
         self.keywords = self._keywords_in_use()
         self._encoded: dict[frozenset, bytes] = {}
         self._added: list[int] = []
@@ -190,8 +192,8 @@ class SelectedView:
             if fresh:
                 self.uids.extend(fresh)
                 self.announced.extend(fresh)
-                if not self.readonly:
-                    self.recent |= self.mailbox.claim_recent(fresh)
+                claim = self.mailbox.peek_recent if self.readonly else self.mailbox.claim_recent
+                self.recent |= claim(fresh)
                 flags_of = self.mailbox.flags_of
                 new_flags: set[str] = set()
                 for uid in fresh:

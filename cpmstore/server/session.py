@@ -125,6 +125,8 @@ class Session:
     def _wrong_state_text(self, name: str) -> str:
         if self.state is State.NOT_AUTHENTICATED:
             return f"{name} is not allowed before authentication."
+        if name in ("LOGIN", "AUTHENTICATE", "STARTTLS"):
+            return f"{name}: already authenticated."
         if self.state is State.AUTHENTICATED:
             return f"{name} needs a selected mailbox."
         return f"{name} is not allowed now."

@@ -152,6 +152,9 @@ class IMailbox(Interface):
         """\\Recent goes to exactly one session: returns those of ``uids`` no
         session has claimed yet, and marks them claimed."""
 
+    def peek_recent(uids: list[int]) -> set[int]:
+        """Which of ``uids`` are unclaimed \\Recent, without claiming them."""
+
     async def meta(uids: list[int], cached: bool = True) -> list[MessageMeta]:
         """Index rows for ``uids`` (those still present), in ``uids`` order.
         ``cached`` False skips ENVELOPE/BODYSTRUCTURE/header columns."""

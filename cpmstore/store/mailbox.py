@@ -95,6 +95,10 @@ class Mailbox:
         self._unclaimed -= claimed
         return claimed
 
+    def peek_recent(self, uids: list[int]) -> set[int]:
+        """Which of ``uids`` are still \\Recent, without claiming them (EXAMINE)."""
+        return self._unclaimed.intersection(uids)
+
     def count_recent(self) -> int:
         return len(self._unclaimed)
 

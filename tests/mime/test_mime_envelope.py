@@ -29,7 +29,7 @@ def test_rfc3501_7_4_2_envelope_example():
         b'(("Terry Gray" NIL "gray" "cac.washington.edu")) '
         b'(("Terry Gray" NIL "gray" "cac.washington.edu")) '
         b'((NIL NIL "imap" "cac.washington.edu")) '
-        b'((NIL NIL "minutes" "CNRI.Reston.VA.US") ("John Klensin" NIL "KLENSIN" "MIT.EDU")) '
+        b'((NIL NIL "minutes" "CNRI.Reston.VA.US")("John Klensin" NIL "KLENSIN" "MIT.EDU")) '
         b'NIL NIL "<B27397-0100000@cac.washington.edu>")'
     )
 

@@ -259,3 +259,19 @@ async def test_design_6_connections_per_user_limit(start):
         """)
 
     await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rfc3501_6_2_login_when_already_authenticated(server):
+    def scenario():
+        run(server.port, """
+            S: * OK ...
+            C: a1 LOGIN user1 pass
+            S: a1 OK ...
+            C: a2 LOGIN user1 pass
+            S: a2 BAD LOGIN: already authenticated.
+            C: a3 AUTHENTICATE PLAIN
+            S: a3 BAD AUTHENTICATE: already authenticated.
+        """)
+
+    await in_thread(scenario)

@@ -22,7 +22,9 @@ def snapshot(port: int) -> dict:
         status = c.folder_status(folder, ["UIDVALIDITY", "UIDNEXT", "MESSAGES"])
         c.select_folder(folder, readonly=True)
         fetched = c.fetch(c.search("ALL"), ["UID", "FLAGS", "BODY.PEEK[]"]) if status[b"MESSAGES"] else {}
-        out[folder] = (status, {uid: (sorted(d[b"FLAGS"]), d[b"BODY[]"]) for uid, d in fetched.items()})
+        # \Recent belongs to sessions, not to the store: not compared.
+        out[folder] = (status, {uid: (sorted(f for f in d[b"FLAGS"] if f != b"\\Recent"), d[b"BODY[]"])
+                                for uid, d in fetched.items()})
     c.logout()
     return out
 

@@ -183,3 +183,26 @@ async def test_design_4_nul_and_line_breaks_in_names_are_refused(server):
         """)
 
     await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rfc3501_6_3_8_and_6_3_9_list_root_and_lsub_parents(server):
+    def scenario():
+        run(server.port, LOGIN + """
+            C: a1 CREATE news/comp/mail
+            S: a1 OK ...
+            C: a2 LIST "news/comp/mail" ""
+            S: * LIST (\\Noselect) "/" news/
+            S: a2 OK List completed.
+            C: a3 SUBSCRIBE news/comp/mail
+            S: a3 OK ...
+            C: a4 LSUB "" "news/%"
+            S: * LSUB (\\Noselect) "/" news/comp
+            S: a4 OK Lsub completed.
+            C: a5 LSUB "" "news/*"
+            S: * LSUB (\\Noselect) "/" news/comp
+            S: * LSUB () "/" news/comp/mail
+            S: a5 OK Lsub completed.
+        """)
+
+    await in_thread(scenario)

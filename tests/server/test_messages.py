@@ -371,8 +371,8 @@ async def test_rfc3501_6_4_4_search_flag_and_address_keys(server):
         assert c.search(["UNKEYWORD", "$Todo"]) == [1]
         assert c.search(["SENTSINCE", "17-Jul-1996"]) == [1, 2]
         assert c.search(["SENTSINCE", "18-Jul-1996"]) == []
-        # EXAMINE claims no \Recent, so every message is OLD and none NEW.
-        assert c.search(["OLD"]) == [1, 2] and c.search(["NEW"]) == []
+        # EXAMINE shows \Recent (without taking it, RFC 3501 §6.3.2): both are NEW.
+        assert c.search(["OLD"]) == [] and c.search(["NEW"]) == [1, 2]
         c.logout()
 
     await in_thread(scenario)
@@ -400,22 +400,51 @@ async def test_rfc3501_6_4_5_sections_and_macros(server):
             S: * FLAGS ...
             S: * OK ...
             S: * 1 EXISTS
-            S: * 0 RECENT
+            S: * 1 RECENT
             S: * OK [UNSEEN 1] ...
             S: * OK ...
             S: * OK ...
             S: a2 OK [READ-ONLY] Examine completed.
             C: a3 FETCH 1 FAST
-            S: * 1 FETCH (FLAGS () INTERNALDATE "..." RFC822.SIZE ...)
+            S: * 1 FETCH (FLAGS (\\Recent) INTERNALDATE "..." RFC822.SIZE ...)
             S: a3 OK Fetch completed.
             C: a4 FETCH 1 ALL
-            S: * 1 FETCH (FLAGS () INTERNALDATE "..." RFC822.SIZE ... ENVELOPE ("Fri, 21 Nov 1997 09:55:06 -0600" "Team chat" ...))
+            S: * 1 FETCH (FLAGS (\\Recent) INTERNALDATE "..." RFC822.SIZE ... ENVELOPE ("Fri, 21 Nov 1997 09:55:06 -0600" "Team chat" ...))
             S: a4 OK Fetch completed.
             C: a5 FETCH 1 FULL
-            S: * 1 FETCH (FLAGS () INTERNALDATE "..." RFC822.SIZE ... ENVELOPE (...) BODY ((...) "RELATED"))
+            S: * 1 FETCH (FLAGS (\\Recent) INTERNALDATE "..." RFC822.SIZE ... ENVELOPE (...) BODY ((...) "RELATED"))
             S: a5 OK Fetch completed.
             C: a6 FETCH 1 (FULL)
             S: a6 BAD ...
+        """)
+
+    await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rfc3501_2_3_2_unknown_system_flags_and_missing_parts(server):
+    def scenario():
+        run(server.port, LOGIN + """
+            C: a1 APPEND INBOX (\\Bogus) {1+}
+            C: x
+            S: a1 BAD ...
+            C: a2 APPEND INBOX (\\READ-REPORT-SENT) {1+}
+            C: x
+            S: a2 OK ...
+            C: a3 SELECT INBOX
+            S: * FLAGS ...
+            S: * OK ...
+            S: * 1 EXISTS
+            S: * 1 RECENT
+            S: * OK ...
+            S: * OK ...
+            S: * OK ...
+            S: a3 OK ...
+            C: a4 STORE 1 +FLAGS (\\Bogus)
+            S: a4 BAD ...
+            C: a5 FETCH 1 (FLAGS BODY.PEEK[2] BODY.PEEK[1.2.3])
+            S: * 1 FETCH (FLAGS (\\read-report-sent \\Recent) BODY[2] {0}\\r\\n BODY[1.2.3] {0}\\r\\n)
+            S: a5 OK Fetch completed.
         """)
 
     await in_thread(scenario)

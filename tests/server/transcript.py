@@ -89,6 +89,7 @@ def run(port: int, script: str, conn: Connection | None = None) -> Connection:
                 cont = conn.read_line()
                 assert cont.startswith(b"+"), f"expected a continuation after {data!r}, got {cont!r}"
         elif who == "S":
+            data = data.replace(b"\\r\\n", b"\r\n")  # literals are matched inline
             got = conn.read_line()
             assert _pattern(data).match(got), f"\nexpected: {data!r}\n     got: {got!r}"
         else:
