@@ -145,8 +145,9 @@ class Account:
         if info is None:
             raise NoSuchMailbox()
         if len(self.index.subtree(name)) > 1:
-            # Dovecot's answer; RFC 3501 §6.3.4 would keep a \Noselect name.
-            raise IMAPError("Mailbox has children, delete them first", code=b"ALREADYEXISTS")
+            # RFC 9051 §7.1 names this refusal; RFC 3501 §6.3.4 also allows keeping
+            # the name as \\Noselect (Dovecot does), which this store does not model yet.
+            raise IMAPError("Mailbox has children, delete them first", code=b"HASCHILDREN")
         # Out of the way first: a crash from here on completes the delete at
         # the next start instead of leaving a half folder a rebuild would revive.
         away = maildir.move_away(self.user_dir, info.id)

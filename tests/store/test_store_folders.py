@@ -153,7 +153,7 @@ async def test_rfc3501_6_3_4_delete(account):
         await account.delete_mailbox("inbox")
     with pytest.raises(IMAPError, match="Mailbox has children") as refused:
         await account.delete_mailbox("a")
-    assert refused.value.status == b"NO"
+    assert refused.value.status == b"NO" and refused.value.code == b"HASCHILDREN"
     with pytest.raises(NoSuchMailbox):
         await account.delete_mailbox("zzz")
     events = record(account)
