@@ -146,7 +146,7 @@ class Account:
             raise NoSuchMailbox()
         if len(self.index.subtree(name)) > 1:
             # RFC 9051 §7.1 names this refusal; RFC 3501 §6.3.4 also allows keeping
-            # the name as \\Noselect (Dovecot does), which this store does not model yet.
+            # the name as \Noselect (Dovecot does), which this store does not model yet.
             raise IMAPError("Mailbox has children, delete them first", code=b"HASCHILDREN")
         # Out of the way first: a crash from here on completes the delete at
         # the next start instead of leaving a half folder a rebuild would revive.
