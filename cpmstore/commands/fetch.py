@@ -86,7 +86,8 @@ async def fetch(session, cmd: Fetch) -> Reply:
     plan = Plan(cmd.items, cmd.uid, modseq=mods.changed_since is not None)
     if mods.changed_since is not None or any(a.name == "MODSEQ" for a in plan.items):
         session.enable_condstore()
-    pairs = view.present(view.resolve(cmd.sequence_set, cmd.uid))
+    named = view.resolve(cmd.sequence_set, cmd.uid)
+    pairs = view.present(named)
     if mods.vanished:
         largest = view.uids[-1] if view.uids else mailbox.uid_next - 1
         wanted = cmd.sequence_set.matcher(max(largest, 1))
@@ -98,6 +99,11 @@ async def fetch(session, cmd: Fetch) -> Reply:
         since = mods.changed_since
         pairs = [p for p in pairs if p[1] in mailbox and modseq_of(p[1]) > since]
     await send_fetch(session, view, plan, pairs)
+    if not cmd.uid and len(pairs) < len(named) and mods.changed_since is None:
+        # Messages another session expunged, whose EXPUNGE this session may not
+        # hear yet (RFC 3501 §7.4.1): say so rather than answer OK with less
+        # than was asked (RFC 2180 §4.1.2, RFC 5530 EXPUNGEISSUED).
+        return Reply(b"NO", "Some of the requested messages no longer exist.", b"EXPUNGEISSUED")
     return Reply.ok("Fetch completed.")
 
 

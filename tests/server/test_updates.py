@@ -56,7 +56,7 @@ async def test_rfc3501_7_4_1_no_expunge_during_fetch_but_after_noop(server):
             S: * 3 EXISTS
             S: * 2 RECENT
             S: * 2 FETCH (FLAGS (\\Flagged \\Recent))
-            S: c1 OK Fetch completed.
+            S: c1 NO [EXPUNGEISSUED] Some of the requested messages no longer exist.
             C: c2 NOOP
             S: * 1 EXPUNGE
             S: c2 OK NOOP completed.
