@@ -448,3 +448,45 @@ async def test_rfc3501_2_3_2_unknown_system_flags_and_missing_parts(server):
         """)
 
     await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rfc3501_check_unselect_uid_copy_and_read_only(server):
+    def scenario():
+        run(server.port, LOGIN + """
+            C: a1 APPEND INBOX {1+}
+            C: x
+            S: a1 OK ...
+            C: a2 CHECK
+            S: a2 BAD CHECK needs a selected mailbox.
+            C: a3 EXAMINE INBOX
+            S: * FLAGS ...
+            S: * OK [PERMANENTFLAGS ()] ...
+            S: * 1 EXISTS
+            S: * 1 RECENT
+            S: * OK ...
+            S: * OK ...
+            S: * OK ...
+            S: a3 OK [READ-ONLY] Examine completed.
+            C: a4 CHECK
+            S: a4 OK Check completed.
+            C: a5 STORE 1 +FLAGS (\\Seen)
+            S: a5 NO [READ-ONLY] ...
+            C: a6 EXPUNGE
+            S: a6 NO [READ-ONLY] ...
+            C: a7 CREATE copies
+            S: a7 OK ...
+            C: a8 UID COPY 1 copies
+            S: a8 OK [COPYUID ... 1 1] Copy completed.
+            C: a9 UID MOVE 1 copies
+            S: a9 NO [READ-ONLY] ...
+            C: b1 UNSELECT
+            S: b1 OK Unselect completed.
+            C: b2 FETCH 1 FLAGS
+            S: b2 BAD ...
+            C: b3 STATUS copies (MESSAGES)
+            S: * STATUS copies (MESSAGES 1)
+            S: b3 OK ...
+        """)
+
+    await in_thread(scenario)
