@@ -105,8 +105,13 @@ async def list_(session, cmd: List) -> Reply:
                 attrs = _children(name, exists, with_children) if name in exists else [b"\\NonExistent"]
                 out.append((name, attrs, b' ("CHILDINFO" ("SUBSCRIBED"))'))
     else:
-        for name in existing:
+        # A parent that is not a folder itself (its folder was deleted, or never
+        # created) is listed as \\Noselect so clients can walk the tree (RFC 3501 §6.3.8).
+        for name in sorted(exists | with_children):
             if matches(name):
+                if name not in exists:
+                    out.append((name, [b"\\Noselect", b"\\HasChildren"], b""))
+                    continue
                 attrs = [b"\\Subscribed"] if name in subscribed else []
                 out.append((name, attrs + _children(name, exists, with_children), b""))
     for name, attrs, extra in out:

@@ -22,7 +22,7 @@ from datetime import datetime
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from ..errors import IMAPError, InvalidMailboxName, MailboxExists, NoSuchMailbox
+from ..errors import InvalidMailboxName, MailboxExists, NoSuchMailbox
 from ..mime.analysis import analyze, normalize_line_endings
 from . import maildir
 from .changes import ChangeBus, FlagsChanged, MailboxChanged, MessagesAdded, MessagesExpunged
@@ -144,10 +144,8 @@ class Account:
         info = self.index.mailbox(name)
         if info is None:
             raise NoSuchMailbox()
-        if len(self.index.subtree(name)) > 1:
-            # RFC 9051 §7.1 names this refusal; RFC 3501 §6.3.4 also allows keeping
-            # the name as \Noselect (Dovecot does), which this store does not model yet.
-            raise IMAPError("Mailbox has children, delete them first", code=b"HASCHILDREN")
+        # Children stay (RFC 3501 §6.3.4): the name lives on only as their
+        # parent, which LIST shows as \Noselect, as Dovecot does.
         # Out of the way first: a crash from here on completes the delete at
         # the next start instead of leaving a half folder a rebuild would revive.
         away = maildir.move_away(self.user_dir, info.id)

@@ -96,9 +96,9 @@ class IAccount(Interface):
         """Creates missing parents too. MailboxExists, InvalidMailboxName."""
 
     async def delete_mailbox(name: str) -> None:
-        """Remove a folder and its messages. NoSuchMailbox; InvalidMailboxName
-        for INBOX; a folder with children is refused (IMAPError, as Dovecot
-        answers), so no \\Noselect placeholders exist."""
+        """Remove a folder and its messages, never its children (RFC 3501 §6.3.4:
+        the name then shows in LIST only as their \\Noselect parent).
+        NoSuchMailbox; InvalidMailboxName for INBOX."""
 
     async def rename_mailbox(old: str, new: str) -> None:
         """The whole subtree moves, UIDVALIDITY and UIDs kept; INBOX rename moves

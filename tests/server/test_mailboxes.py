@@ -107,18 +107,33 @@ async def test_rfc3501_6_3_4_delete(server):
         run(server.port, LOGIN + """
             C: a1 CREATE parent/child
             S: a1 OK ...
-            C: a2 DELETE parent
-            S: a2 NO [HASCHILDREN] ...
-            C: a3 DELETE parent/child
+            C: a2 APPEND parent {1+}
+            C: x
+            S: a2 OK ...
+            C: a3 DELETE parent
             S: a3 OK Delete completed.
-            C: a4 DELETE parent
-            S: a4 OK Delete completed.
-            C: a5 DELETE parent
+            C: a4 LIST "" *
+            S: * LIST (\\HasNoChildren) "/" INBOX
+            S: * LIST (\\Noselect \\HasChildren) "/" parent
+            S: * LIST (\\HasNoChildren) "/" parent/child
+            S: a4 OK List completed.
+            C: a5 SELECT parent
             S: a5 NO [NONEXISTENT] ...
-            C: a6 DELETE INBOX
-            S: a6 NO ...
-            C: a7 RENAME nosuch other
-            S: a7 NO [NONEXISTENT] ...
+            C: a6 DELETE parent
+            S: a6 NO [NONEXISTENT] ...
+            C: a7 CREATE parent
+            S: a7 OK ...
+            C: a8 STATUS parent (MESSAGES)
+            S: * STATUS parent (MESSAGES 0)
+            S: a8 OK ...
+            C: b1 DELETE parent/child
+            S: b1 OK Delete completed.
+            C: b2 DELETE parent
+            S: b2 OK Delete completed.
+            C: b3 DELETE INBOX
+            S: b3 NO ...
+            C: b4 RENAME nosuch other
+            S: b4 NO [NONEXISTENT] ...
         """)
 
     await in_thread(scenario)

@@ -7,7 +7,7 @@ import os
 import pytest
 import pytest_twisted
 
-from cpmstore.errors import IMAPError, InvalidMailboxName, MailboxExists, NoSuchMailbox
+from cpmstore.errors import InvalidMailboxName, MailboxExists, NoSuchMailbox
 from cpmstore.store.changes import MailboxChanged, MessagesExpunged
 
 
@@ -151,16 +151,20 @@ async def test_rfc3501_6_3_4_delete(account):
     directory = os.path.join(account.user_dir, "mail", str(opened.id))
     with pytest.raises(InvalidMailboxName):
         await account.delete_mailbox("inbox")
-    with pytest.raises(IMAPError, match="Mailbox has children") as refused:
+    parent = await account.open_mailbox("a")
+    parent_dir = os.path.join(account.user_dir, "mail", str(parent.id))
+    # RFC 3501 §6.3.4: deleting a parent leaves its children alone.
+    await account.delete_mailbox("a")
+    assert parent.deleted and not os.path.exists(parent_dir)
+    assert await names(account) == ["INBOX", "a/b"]
+    with pytest.raises(NoSuchMailbox):
         await account.delete_mailbox("a")
-    assert refused.value.status == b"NO" and refused.value.code == b"HASCHILDREN"
     with pytest.raises(NoSuchMailbox):
         await account.delete_mailbox("zzz")
     events = record(account)
     await account.delete_mailbox("a/b")
     assert opened.deleted and not os.path.exists(directory)
     assert events == [MailboxChanged("deleted", opened.id, "a/b")]
-    await account.delete_mailbox("a")
     assert await names(account) == ["INBOX"]
     assert os.listdir(os.path.join(account.user_dir, "mail")) == [str((await account.open_mailbox("INBOX")).id)]
 
