@@ -12,6 +12,9 @@ async def append(session, cmd: Append) -> Reply:
     limit = session.context.config.limits.max_append_messages
     if len(cmd.messages) > limit:
         return Reply(b"NO", f"Too many messages in one APPEND (limit {limit}).", b"LIMIT")
+    if any(not m.data for m in cmd.messages):
+        # An empty message is no RFC 5322 message at all (Dovecot refuses it too).
+        return Reply(b"NO", "Can't save a zero byte message.")
     messages = [(m.data, m.flags, m.date) for m in cmd.messages]
     try:
         result = await session.account.append(cmd.mailbox, messages)

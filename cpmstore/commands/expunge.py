@@ -1,4 +1,5 @@
-"""EXPUNGE (RFC 3501 §6.4.3) and UID EXPUNGE (RFC 4315 §2.1)."""
+"""EXPUNGE (RFC 3501 §6.4.3) and UID EXPUNGE (RFC 4315 §2.1), with
+HIGHESTMODSEQ once QRESYNC is on (RFC 7162 §3.2.10)."""
 
 from __future__ import annotations
 
@@ -19,4 +20,7 @@ async def expunge(session, cmd: Expunge) -> Reply:
     # The EXPUNGE responses come from the change bus, like anyone else's
     # expunge, when the session flushes before the tagged reply.
     await view.mailbox.expunge(uids, origin=session)
+    if session.qresync:
+        # RFC 7162 §3.2.10: the client learns the modseq its cache is now at.
+        return Reply.ok("Expunge completed.", b"HIGHESTMODSEQ %d" % view.mailbox.highest_modseq)
     return Reply.ok("Expunge completed.")

@@ -89,8 +89,8 @@ async def fetch(session, cmd: Fetch) -> Reply:
     named = view.resolve(cmd.sequence_set, cmd.uid)
     pairs = view.present(named)
     if mods.vanished:
-        largest = view.uids[-1] if view.uids else mailbox.uid_next - 1
-        wanted = cmd.sequence_set.matcher(max(largest, 1))
+        # "*" reaches the highest UID ever given: an expunged top UID counts.
+        wanted = cmd.sequence_set.matcher(max(mailbox.uid_next - 1, 1))
         gone = [uid for uid in await mailbox.expunged_since(mods.changed_since) if uid in wanted]
         if gone:
             session.send(wire.untagged(b"VANISHED (EARLIER) " + wire.number_set(sorted(gone))))

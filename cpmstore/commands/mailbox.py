@@ -142,7 +142,8 @@ async def _lsub(session, cmd: List) -> Reply:
     subscribed = set(await session.account.subscriptions())
     # RFC 3501 §6.3.9: with "%", a parent of a subscribed name is listed as
     # \Noselect even when it is not subscribed itself.
-    for name in sorted(subscribed | _parents_of(subscribed)):
+    hidden = {name for name in subscribed if not matcher.match(name)}
+    for name in sorted(subscribed | _parents_of(hidden)):
         if matcher.match(name):
             attrs = b"" if name in subscribed and name in exists else b"\\Noselect"
             session.send(wire.untagged(b"LSUB (" + attrs + b') "/" ' + _name(name)))

@@ -181,7 +181,11 @@ class SelectedView:
                     yield wire.untagged(b"%d EXPUNGE" % seq)
             if seqs:
                 self.uids = array("L", (u for u in self.uids if u not in gone))
+                recent_before = len(self.recent)
                 self.recent.difference_update(gone)
+                if len(self.recent) != recent_before:
+                    # The RECENT count changed (RFC 3501 §7.3.2); Dovecot says so too.
+                    yield wire.untagged(b"%d RECENT" % len(self.recent))
             for uid in gone:
                 self._flags.pop(uid, None)
         if self._added:

@@ -155,7 +155,7 @@ async def test_rfc7162_3_2_10_vanished_replaces_expunge_once_qresync_is_on(serve
         actor.command(b"b1", b"STORE 1:2 +FLAGS.SILENT (\\Deleted)")
         actor.command(b"b2", b"EXPUNGE")
         lines = watcher.command(b"n1", b"NOOP")
-        assert lines[-2] == b"* VANISHED 1:2"
+        assert b"* VANISHED 1:2" in lines
         assert all(b"EXPUNGE" not in l for l in lines)
         flag_lines = [l for l in lines if b"FETCH" in l]
         assert all(re.match(rb"\* \d FETCH \(UID \d FLAGS \(.*\) MODSEQ \(\d+\)\)", l) for l in flag_lines)
@@ -175,5 +175,26 @@ async def test_rfc7162_3_2_5_qresync_needs_enable(server):
             C: a2 SELECT INBOX (FOO)
             S: a2 BAD ...
         """)
+
+    await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rfc7162_3_2_6_vanished_includes_the_expunged_top_uid(server):
+    def scenario():
+        fill(server.port, "top", 3)
+        conn = run(server.port, LOGIN + """
+            C: e1 ENABLE QRESYNC
+            S: * ENABLED QRESYNC
+            S: e1 OK ...
+        """)
+        conn.command(b"s1", b"SELECT top")
+        conn.command(b"s2", b"UID STORE 1,3 +FLAGS.SILENT (\\Deleted)")
+        lines = conn.command(b"s3", b"UID EXPUNGE 3")
+        # RFC 7162 §3.2.10: with QRESYNC the tagged OK carries the new HIGHESTMODSEQ.
+        assert lines[-1].startswith(b"s3 OK [HIGHESTMODSEQ ")
+        conn.command(b"s4", b"EXPUNGE")
+        lines = conn.command(b"f1", b"UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)")
+        assert lines[0] == b"* VANISHED (EARLIER) 1,3"
 
     await in_thread(scenario)

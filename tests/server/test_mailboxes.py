@@ -215,7 +215,6 @@ async def test_rfc3501_6_3_8_and_6_3_9_list_root_and_lsub_parents(server):
             S: * LSUB (\\Noselect) "/" news/comp
             S: a4 OK Lsub completed.
             C: a5 LSUB "" "news/*"
-            S: * LSUB (\\Noselect) "/" news/comp
             S: * LSUB () "/" news/comp/mail
             S: a5 OK Lsub completed.
         """)

@@ -222,6 +222,7 @@ async def test_rfc4315_copy_and_rfc6851_move(server):
             S: * OK [COPYUID ... 2:3 3:4] Moved UIDs.
             S: * 3 EXPUNGE
             S: * 2 EXPUNGE
+            S: * 1 RECENT
             S: a5 OK Move completed.
             C: a6 COPY 1 nosuch
             S: a6 NO [TRYCREATE] ...
@@ -257,10 +258,12 @@ async def test_rfc3501_6_4_3_expunge_and_rfc4315_uid_expunge(server):
             S: a2 OK ...
             C: a3 UID EXPUNGE 4
             S: * 4 EXPUNGE
+            S: * 3 RECENT
             S: a3 OK Expunge completed.
             C: a4 EXPUNGE
             S: * 2 EXPUNGE
             S: * 1 EXPUNGE
+            S: * 1 RECENT
             S: a4 OK Expunge completed.
             C: a5 UID FETCH 1:* UID
             S: * 1 FETCH (UID 3)
@@ -487,6 +490,21 @@ async def test_rfc3501_check_unselect_uid_copy_and_read_only(server):
             C: b3 STATUS copies (MESSAGES)
             S: * STATUS copies (MESSAGES 1)
             S: b3 OK ...
+        """)
+
+    await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_zero_byte_append_is_refused(server):
+    def scenario():
+        run(server.port, LOGIN + """
+            C: a1 APPEND INBOX {0+}
+            C:
+            S: a1 NO Can't save a zero byte message.
+            C: a2 STATUS INBOX (MESSAGES)
+            S: * STATUS INBOX (MESSAGES 0)
+            S: a2 OK ...
         """)
 
     await in_thread(scenario)

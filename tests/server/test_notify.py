@@ -93,7 +93,7 @@ async def test_rfc5465_selected_mailbox_changes_pushed_with_fetch_attributes(ser
         assert read_pushed(phone, 1) == [b"* 1 FETCH (FLAGS (\\Deleted \\Recent))"]
         other.command(b"b4", b"EXPUNGE")
         # "selected" (not selected-delayed): the expunge comes at once, between commands.
-        assert read_pushed(phone, 1) == [b"* 1 EXPUNGE"]
+        assert read_pushed(phone, 2) == [b"* 1 EXPUNGE", b"* 1 RECENT"]
         assert settle(phone) == []
 
     await in_thread(scenario)

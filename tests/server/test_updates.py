@@ -59,6 +59,7 @@ async def test_rfc3501_7_4_1_no_expunge_during_fetch_but_after_noop(server):
             S: c1 NO [EXPUNGEISSUED] Some of the requested messages no longer exist.
             C: c2 NOOP
             S: * 1 EXPUNGE
+            S: * 1 RECENT
             S: c2 OK NOOP completed.
             C: c3 UID FETCH 1:* (UID FLAGS)
             S: * 1 FETCH (UID 2 FLAGS (\\Flagged \\Recent))
@@ -105,6 +106,7 @@ async def test_rfc2177_idle_hears_changes_at_once(server):
         run(server.port, """
             S: * 1 FETCH (FLAGS (\\Deleted \\Recent))
             S: * 1 EXPUNGE
+            S: * 2 RECENT
             C: DONE
             S: i1 OK Idle completed.
         """, conn=watcher)

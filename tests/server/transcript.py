@@ -80,6 +80,8 @@ def run(port: int, script: str, conn: Connection | None = None) -> Connection:
         if not raw:
             continue
         who, _, text = raw.partition(": ")
+        if raw in ("C:", "S:"):  # an empty line (an empty literal's command end)
+            who, text = raw[0], ""
         data = text.encode("utf-8")
         if who == "C":
             # "\\r\\n" written in a C: line stands for a CRLF inside a literal.
