@@ -183,8 +183,9 @@ class SelectedView:
                 self.uids = array("L", (u for u in self.uids if u not in gone))
                 recent_before = len(self.recent)
                 self.recent.difference_update(gone)
-                if len(self.recent) != recent_before:
-                    # The RECENT count changed (RFC 3501 §7.3.2); Dovecot says so too.
+                if len(self.recent) != recent_before and not self._added:
+                    # The RECENT count changed (RFC 3501 §7.3.2), as Dovecot says too;
+                    # when new messages follow, their EXISTS brings a RECENT anyway.
                     yield wire.untagged(b"%d RECENT" % len(self.recent))
             for uid in gone:
                 self._flags.pop(uid, None)

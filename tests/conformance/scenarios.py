@@ -1,0 +1,563 @@
+"""The scripted conversations of the differential suite.
+
+Each scenario is a script for ``harness.steps``: ``session: COMMAND`` lines,
+``{box}`` for this scenario's folder prefix (unique per run, so Dovecot's
+shared users are never disturbed outside it), ``{user}`` for the login name
+and ``{lit:name}`` for a LITERAL+ literal of ``MESSAGES[name]``. Every folder
+a scenario makes lives under ``{box}``; the harness deletes them afterwards.
+"""
+
+from __future__ import annotations
+
+import harness
+
+
+# The CPM objects the server tests store (tests/server/cpm_samples.py).
+_cpm = harness.server_test_module("cpm_samples")
+
+PLAIN = (
+    b"From: Alice Example <alice@example.com>\r\n"
+    b"To: Bob <bob@example.com>, carol@example.org\r\n"
+    b"Cc: \"Dave, D.\" <dave@example.net>\r\n"
+    b"Subject: Plain hello\r\n"
+    b"Date: Wed, 17 Jul 1996 02:23:25 -0700\r\n"
+    b"Message-ID: <plain-1@example.com>\r\n"
+    b"In-Reply-To: <earlier@example.com>\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b"Content-Type: text/plain; charset=us-ascii\r\n"
+    b"\r\n"
+    b"Hello Bob,\r\n"
+    b"this is a plain message with the word zebra in it.\r\n"
+)
+
+MIXED = (
+    b"From: bob@example.com\r\n"
+    b"To: alice@example.com\r\n"
+    b"Subject: =?UTF-8?Q?Caf=C3=A9_report?=\r\n"
+    b"Date: Thu, 18 Jul 1996 10:00:00 +0000\r\n"
+    b"Message-ID: <mixed-1@example.com>\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b"Content-Type: multipart/mixed; boundary=\"b1\"\r\n"
+    b"\r\n"
+    b"preamble\r\n"
+    b"--b1\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Transfer-Encoding: quoted-printable\r\n"
+    b"\r\n"
+    b"Caf=C3=A9 au lait, see the attachment.\r\n"
+    b"--b1\r\n"
+    b"Content-Type: application/pdf; name=\"report.pdf\"\r\n"
+    b"Content-Transfer-Encoding: base64\r\n"
+    b"Content-Disposition: attachment; filename=\"report.pdf\"\r\n"
+    b"Content-ID: <part2@example.com>\r\n"
+    b"Content-Description: The report\r\n"
+    b"\r\n"
+    b"JVBERi0xLjQKJcOkw7zDtsOfCjIgMCBvYmoKPDwvTGVuZ3RoIDMgMCBSPj4Kc3RyZWFtCg==\r\n"
+    b"--b1--\r\n"
+    b"epilogue\r\n"
+)
+
+FORWARD = (
+    b"From: carol@example.org\r\n"
+    b"To: alice@example.com\r\n"
+    b"Subject: Fwd: Plain hello\r\n"
+    b"Date: Fri, 19 Jul 1996 08:30:00 +0200\r\n"
+    b"Message-ID: <fwd-1@example.org>\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b"Content-Type: multipart/mixed; boundary=\"outer\"\r\n"
+    b"\r\n"
+    b"--outer\r\n"
+    b"Content-Type: text/plain\r\n"
+    b"\r\n"
+    b"Forwarding this.\r\n"
+    b"--outer\r\n"
+    b"Content-Type: message/rfc822\r\n"
+    b"Content-Disposition: inline\r\n"
+    b"\r\n" + PLAIN +
+    b"--outer--\r\n"
+)
+
+SMALL = b"Subject: small\r\nFrom: x@example.com\r\n\r\nx\r\n"
+UTF8_BODY = (
+    b"From: eve@example.com\r\nSubject: =?ISO-8859-1?Q?Gr=FC=DFe?=\r\n"
+    b"Date: Sat, 20 Jul 1996 12:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    b"Sch\xc3\xb6ne Gr\xc3\xbc\xc3\x9fe aus K\xc3\xb6ln\r\n"
+)
+
+MESSAGES = {
+    "plain": PLAIN, "mixed": MIXED, "forward": FORWARD, "small": SMALL, "utf8": UTF8_BODY,
+    "history": _cpm.SESSION_HISTORY, "chat": _cpm.CHAT, "empty": b"",
+    "koeln": "Köln".encode(),
+}
+
+LOGIN = "a: LOGIN {user} pass"
+
+SESSION = """
+    a: CAPABILITY
+    a: NOOP
+    a: LOGIN {user} wrong
+    a: LOGIN nosuchuser pass
+    a: LOGIN {user}
+    a: SELECT INBOX
+    a: LOGOUT
+    d: FETCH 1 FLAGS
+    d: AUTHENTICATE X-NOSUCH-MECH
+    d: LOGIN {user} pass
+    d: LOGOUT
+    e: NOSUCHCOMMAND
+    e: LOGIN
+    e: NOOP
+    e: LOGOUT
+    b: LOGIN "{user}" "pass"
+    b: LOGIN {user} pass
+    b: CAPABILITY
+    b: NOOP
+    b: CHECK
+    b: FETCH 1 FLAGS
+    b: STORE 1 +FLAGS (\\Seen)
+    b: EXPUNGE
+    b: SEARCH ALL
+    b: CLOSE
+    b: UNSELECT
+    b: ENABLE CONDSTORE
+    b: NOSUCHCOMMAND arg
+    b: SELECT
+    b: LIST
+    b: LOGOUT
+    c: AUTHENTICATE PLAIN {plain}
+    c: NOOP
+    c: LOGOUT
+"""
+
+SELECT = LOGIN + """
+    a: CREATE "{box}"
+    a: APPEND "{box}" (\\Seen) "17-Jul-1996 02:44:25 -0700" {lit:plain}
+    a: APPEND "{box}" () "18-Jul-1996 02:44:25 +0000" {lit:mixed}
+    a: APPEND "{box}" (\\Flagged $Label1) "19-Jul-1996 02:44:25 +0200" {lit:forward}
+    a: SELECT "{box}"
+    a: FETCH 1:* (FLAGS)
+    a: EXAMINE "{box}"
+    a: FETCH 1:* (FLAGS)
+    a: STORE 1 +FLAGS (\\Deleted)
+    a: EXPUNGE
+    a: CLOSE
+    a: CLOSE
+    a: UNSELECT
+    a: SELECT "{box}"
+    a: STORE 1 +FLAGS.SILENT (\\Deleted)
+    a: UNSELECT
+    a: SELECT "{box}"
+    a: STORE 2 +FLAGS.SILENT (\\Deleted)
+    a: CLOSE
+    a: EXAMINE "{box}"
+    a: FETCH 1:* (UID FLAGS)
+    a: SELECT "{box}/nosuch"
+    a: FETCH 1 FLAGS
+    a: SELECT "{box}"
+    a: SELECT ""
+    a: EXAMINE "{box}/nosuch"
+    a: SELECT "{box}" (CONDSTORE)
+    a: SELECT "{box}" (NOSUCHPARAM)
+    a: STATUS "{box}" (MESSAGES RECENT UIDNEXT UNSEEN)
+    a: CREATE "{box}/empty"
+    a: SELECT "{box}/empty"
+    a: FETCH 1:* FLAGS
+    a: SEARCH ALL
+    a: FETCH * FLAGS
+    a: UNSELECT
+    a: LOGOUT
+"""
+
+MAILBOXES = LOGIN + """
+    a: CREATE "{box}"
+    a: CREATE "{box}"
+    a: CREATE "{box}/a"
+    a: CREATE "{box}/a/b"
+    a: CREATE "{box}/p"
+    a: CREATE "{box}/Entw&APw-rfe"
+    a: CREATE "{box}/&ZeVnLIqe-"
+    a: CREATE "{box}/&Jjo"
+    a: CREATE "{box}/&AGE-"
+    a: CREATE {box}/atom
+    a: CREATE INBOX
+    a: CREATE inbox
+    a: LIST "" "{box}*"
+    a: LIST "" "{box}/%"
+    a: LIST "{box}/" "%"
+    a: LIST "{box}/" "*"
+    a: LIST "" ""
+    a: LIST "" "{box}/nosuch*"
+    a: LIST "" "{box}/Entw*"
+    a: LIST "" "{box}/%/%"
+    a: LSUB "" "{box}*"
+    a: SUBSCRIBE "{box}/a"
+    a: SUBSCRIBE "{box}/a/b"
+    a: SUBSCRIBE "{box}/Entw&APw-rfe"
+    a: LSUB "" "{box}*"
+    a: LSUB "" "{box}/%"
+    a: UNSUBSCRIBE "{box}/a"
+    a: UNSUBSCRIBE "{box}/a"
+    a: LSUB "" "{box}*"
+    a: STATUS "{box}/a" (MESSAGES RECENT UIDNEXT UNSEEN)
+    a: STATUS "{box}/Entw&APw-rfe" (MESSAGES UIDNEXT)
+    a: STATUS "{box}/nosuch" (MESSAGES)
+    a: STATUS "{box}/a" (NOSUCHITEM)
+    a: STATUS "{box}/a" ()
+    a: RENAME "{box}/a" "{box}/c"
+    a: LIST "" "{box}/*"
+    a: RENAME "{box}/c" "{box}/Entw&APw-rfe"
+    a: RENAME "{box}/nosuch" "{box}/d"
+    a: RENAME "{box}/c/b" "{box}/fresh/deep/b"
+    a: LIST "" "{box}/fresh*"
+    a: DELETE "{box}/nosuch"
+    a: DELETE "{box}/c"
+    a: LIST "" "{box}/c*"
+    a: CREATE "{box}/p/q"
+    a: DELETE "{box}/p"
+    a: LIST "" "{box}/p*"
+    a: SELECT "{box}/p"
+    a: DELETE "{box}/p/q"
+    a: LIST "" "{box}/p*"
+    a: DELETE INBOX
+    a: RENAME "{box}/Entw&APw-rfe" INBOX
+    a: SELECT "{box}/&ZeVnLIqe-"
+    a: DELETE "{box}/&ZeVnLIqe-"
+    a: LIST "" "{box}/*"
+    a: LOGOUT
+    # Superior names made by CREATE (RFC 3501 §6.3.3), kept apart so that
+    # how they are listed does not change every LIST above.
+    b: LOGIN {user} pass
+    b: CREATE "{box}-i/x/y/z"
+    b: CREATE "{box}-i/trailing/"
+    b: LIST "" "{box}-i*"
+    b: LIST "" "{box}-i/x/%"
+    b: STATUS "{box}-i/x" (MESSAGES)
+    b: DELETE "{box}-i/x/y/z"
+    b: LIST "" "{box}-i/*"
+    b: LOGOUT
+"""
+
+APPEND = LOGIN + """
+    a: CREATE "{box}"
+    a: APPEND "{box}" {lit:small}
+    a: APPEND "{box}" (\\Seen \\Flagged) {lit:small}
+    a: APPEND "{box}" (\\Answered \\Draft $Forwarded Custom1) "01-Jan-2001 00:00:00 +0000" {lit:plain}
+    a: APPEND "{box}" " 1-Feb-2002 13:14:15 -0800" {lit:small}
+    a: APPEND "{box}" () "31-Dec-1999 23:59:59 +0100" {lit:mixed}
+    a: APPEND "{box}" (\\Seen) "01-Jan-2001 00:00:00 +0000" {lit:history} (\\Flagged) {lit:chat}
+    a: APPEND "{box}" {lit:forward} {lit:utf8}
+    a: APPEND "{box}/nosuch" {sync:small}
+    a: CREATE "{box}/lenient"
+    a: APPEND "{box}/lenient" "32-Jan-2001 00:00:00 +0000" {sync:small}
+    a: APPEND "{box}/lenient" {sync:empty}
+    a: APPEND "{box}" "yesterday" {sync:small}
+    a: APPEND "{box}" (\\Recent) {sync:small}
+    a: APPEND "{box}" (\\NoSuchSystemFlag) {sync:small}
+    a: APPEND "{box}"
+    a: APPEND
+    a: STATUS "{box}" (MESSAGES RECENT UIDNEXT UNSEEN)
+    a: SELECT "{box}"
+    a: FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)
+    a: APPEND "{box}" (\\Deleted) {lit:small}
+    a: NOOP
+    a: FETCH 1:* (FLAGS)
+    a: EXPUNGE
+    a: APPEND "{box}" (\\Seen) {lit:small}
+    a: NOOP
+    a: UID FETCH 1:* (FLAGS)
+    a: LOGOUT
+"""
+
+_FETCH_ITEMS = [
+    "ALL", "FAST", "FULL", "ENVELOPE", "BODY", "BODYSTRUCTURE", "RFC822.SIZE", "INTERNALDATE", "UID", "FLAGS",
+    "BODY.PEEK[]", "BODY.PEEK[HEADER]", "BODY.PEEK[TEXT]", "BODY.PEEK[1]", "BODY.PEEK[1.MIME]",
+    "BODY.PEEK[2]", "BODY.PEEK[2.MIME]", "BODY.PEEK[1.TEXT]",
+    "BODY.PEEK[HEADER.FIELDS (From Subject)]", "BODY.PEEK[HEADER.FIELDS.NOT (From Subject Date)]",
+    "BODY.PEEK[]<0.20>", "BODY.PEEK[TEXT]<5.10>", "BODY.PEEK[]<100000.10>",
+]
+
+FETCH = LOGIN + """
+    a: CREATE "{box}"
+    a: APPEND "{box}" () "17-Jul-1996 02:44:25 -0700" {lit:plain}
+    a: APPEND "{box}" () "18-Jul-1996 02:44:25 -0700" {lit:mixed}
+    a: APPEND "{box}" () "19-Jul-1996 02:44:25 -0700" {lit:forward}
+    a: APPEND "{box}" () "20-Jul-1996 02:44:25 -0700" {lit:history}
+    a: SELECT "{box}"
+""" + "\n".join(f"    a: FETCH 1:4 ({item})" for item in _FETCH_ITEMS) + """
+    a: FETCH 3 (BODY.PEEK[2.HEADER] BODY.PEEK[2.TEXT] BODY.PEEK[2.1] BODY.PEEK[2.MIME])
+    a: FETCH 3 (BODY.PEEK[2.HEADER.FIELDS (Subject To)])
+    a: FETCH 2 (BODY.PEEK[2] BODY.PEEK[1]<0.4>)
+    a: FETCH 4 (BODY.PEEK[1] BODY.PEEK[2] BODY.PEEK[3] BODY.PEEK[3.MIME])
+    a: FETCH 4 (BODY.PEEK[9])
+    a: FETCH 1 (BODY.PEEK[1.2])
+    a: FETCH 1 (RFC822.HEADER)
+    a: FETCH 1 (FLAGS)
+    a: FETCH 1 (RFC822.TEXT)
+    a: FETCH 1 (FLAGS)
+    a: FETCH 2 (BODY[TEXT]<0.8>)
+    a: FETCH 3 (RFC822)
+    a: FETCH 4 (BODY[1])
+    a: FETCH 1:* (FLAGS)
+    a: UID FETCH 1:* (FLAGS)
+    a: UID FETCH 2 (BODY.PEEK[HEADER.FIELDS (Message-ID)])
+    a: UID FETCH 99 (FLAGS)
+    a: FETCH 5 (FLAGS)
+    a: FETCH 0 (FLAGS)
+    a: FETCH 1 (NOSUCHITEM)
+    a: FETCH 1 (BODY[HEADER.FIELDS])
+    a: FETCH 1 BODY.PEEK[]<0.0>
+    a: FETCH 1 (BODY.PEEK[]<10>)
+    a: FETCH * (UID)
+    a: FETCH 2,4 (UID RFC822.SIZE)
+    a: LOGOUT
+"""
+
+STORE = LOGIN + """
+    a: CREATE "{box}"
+    a: APPEND "{box}" () "17-Jul-1996 02:44:25 -0700" {lit:plain} () "17-Jul-1996 02:44:25 -0700" {lit:small} () "17-Jul-1996 02:44:25 -0700" {lit:mixed} () "17-Jul-1996 02:44:25 -0700" {lit:small}
+    a: SELECT "{box}"
+    a: STORE 1 FLAGS (\\Seen)
+    a: STORE 1 +FLAGS (\\Flagged)
+    a: STORE 1 -FLAGS (\\Seen)
+    a: STORE 2 +FLAGS.SILENT (\\Answered)
+    a: STORE 2 -FLAGS.SILENT (\\Answered)
+    a: STORE 2:3 FLAGS.SILENT (\\Draft)
+    a: FETCH 1:* FLAGS
+    a: STORE 1:* +FLAGS ($Forwarded $MDNSent)
+    a: STORE 1 +FLAGS (MyKeyword)
+    a: STORE 3 +FLAGS \\Seen \\Answered
+    a: STORE 4 FLAGS ()
+    a: STORE 4 +FLAGS (\\Recent)
+    a: STORE 4 +FLAGS (\\NoSuchSystemFlag)
+    a: STORE 4 +FLAGS (bad(keyword)
+    a: STORE 9 +FLAGS (\\Seen)
+    a: STORE 1 NOSUCHOP (\\Seen)
+    a: UID STORE 1:2 +FLAGS (\\Deleted)
+    a: UID STORE 99 +FLAGS (\\Deleted)
+    a: UID STORE 1:* -FLAGS.SILENT (\\Deleted)
+    a: FETCH 1:* FLAGS
+    a: SELECT "{box}"
+    a: EXAMINE "{box}"
+    a: STORE 1 +FLAGS (\\Seen)
+    a: FETCH 1 (BODY[TEXT])
+    a: FETCH 1 FLAGS
+    a: SELECT "{box}"
+    a: STORE 2 +FLAGS mykeyword
+    a: FETCH 2 FLAGS
+    a: STORE 4 +FLAGS (\\read-report-sent)
+    a: FETCH 4 FLAGS
+    a: LOGOUT
+"""
+
+COPY_MOVE = LOGIN + """
+    a: CREATE "{box}"
+    a: CREATE "{box}/dest"
+    a: APPEND "{box}" (\\Seen) "17-Jul-1996 02:44:25 -0700" {lit:plain} () "17-Jul-1996 02:44:25 -0700" {lit:small} (\\Flagged) "17-Jul-1996 02:44:25 -0700" {lit:mixed} () "17-Jul-1996 02:44:25 -0700" {lit:small} () "17-Jul-1996 02:44:25 -0700" {lit:forward}
+    a: SELECT "{box}"
+    a: COPY 1 "{box}/dest"
+    a: COPY 2:3 "{box}/dest"
+    a: UID COPY 4:5 "{box}/dest"
+    a: COPY 1 "{box}/nosuch"
+    a: COPY 9 "{box}/dest"
+    a: UID COPY 99 "{box}/dest"
+    a: MOVE 1 "{box}/dest"
+    a: UID MOVE 3 "{box}/dest"
+    a: MOVE 1 "{box}/nosuch"
+    a: FETCH 1:* (UID FLAGS)
+    a: STORE 1:2 +FLAGS.SILENT (\\Deleted)
+    a: UID EXPUNGE 4
+    a: UID EXPUNGE 99
+    a: FETCH 1:* (UID FLAGS)
+    a: EXPUNGE
+    a: FETCH 1:* (UID FLAGS)
+    a: STATUS "{box}/dest" (MESSAGES RECENT UIDNEXT UNSEEN)
+    a: SELECT "{box}/dest"
+    a: FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)
+    a: COPY 1:* "{box}/dest"
+    a: STORE 1:* +FLAGS.SILENT (\\Deleted)
+    a: EXPUNGE
+    a: SELECT "{box}/dest"
+    a: MOVE 1:* "{box}"
+    a: EXAMINE "{box}"
+    a: FETCH 1:* (UID FLAGS)
+    a: COPY 1 "{box}/dest"
+    a: MOVE 1 "{box}/dest"
+    a: EXPUNGE
+    a: LOGOUT
+"""
+
+SEARCH = LOGIN + """
+    a: CREATE "{box}"
+    a: APPEND "{box}" (\\Seen) "17-Jul-1996 02:44:25 -0700" {lit:plain}
+    a: APPEND "{box}" (\\Flagged $Label1) "18-Jul-1996 10:00:00 +0000" {lit:mixed}
+    a: APPEND "{box}" (\\Answered \\Seen) "19-Jul-1996 02:44:25 -0700" {lit:forward}
+    a: APPEND "{box}" (\\Draft) "20-Jul-1996 02:44:25 -0700" {lit:history}
+    a: APPEND "{box}" (\\Deleted) "21-Jul-1996 02:44:25 -0700" {lit:utf8}
+    a: APPEND "{box}" () "22-Jul-1996 02:44:25 -0700" {lit:small}
+    a: SELECT "{box}"
+    a: SEARCH ALL
+    a: SEARCH SEEN
+    a: SEARCH UNSEEN
+    a: SEARCH FLAGGED
+    a: SEARCH UNFLAGGED
+    a: SEARCH ANSWERED
+    a: SEARCH UNANSWERED
+    a: SEARCH DELETED
+    a: SEARCH UNDELETED
+    a: SEARCH DRAFT
+    a: SEARCH UNDRAFT
+    a: SEARCH RECENT
+    a: SEARCH NEW
+    a: SEARCH OLD
+    a: SEARCH KEYWORD $Label1
+    a: SEARCH UNKEYWORD $Label1
+    a: SEARCH KEYWORD nosuchkeyword
+    a: SEARCH SUBJECT hello
+    a: SEARCH SUBJECT "Plain HELLO"
+    a: SEARCH FROM alice
+    a: SEARCH FROM "example.org"
+    a: SEARCH TO bob
+    a: SEARCH CC dave
+    a: SEARCH BCC nobody
+    a: SEARCH BODY zebra
+    a: SEARCH TEXT zebra
+    a: SEARCH TEXT Conversation-ID
+    a: SEARCH BODY "Hello team"
+    a: SEARCH HEADER Message-ID "<mixed-1@example.com>"
+    a: SEARCH HEADER Content-Type multipart
+    a: SEARCH HEADER X-Nosuch ""
+    a: SEARCH HEADER In-Reply-To ""
+    a: SEARCH LARGER 1000
+    a: SEARCH SMALLER 100
+    a: SEARCH BEFORE 19-Jul-1996
+    a: SEARCH ON 19-Jul-1996
+    a: SEARCH SINCE 19-Jul-1996
+    a: SEARCH SENTBEFORE 18-Jul-1996
+    a: SEARCH SENTON 18-Jul-1996
+    a: SEARCH SENTSINCE 19-Jul-1996
+    a: SEARCH OR FLAGGED ANSWERED
+    a: SEARCH NOT SEEN
+    a: SEARCH NOT NOT SEEN
+    a: SEARCH (SEEN FLAGGED) OR DRAFT DELETED
+    a: SEARCH 2:4
+    a: SEARCH 2:4 UID 1,3,5
+    a: SEARCH UID 4:*
+    a: SEARCH *
+    a: UID SEARCH ALL
+    a: UID SEARCH SEEN
+    a: UID SEARCH UID 2:3
+    a: SEARCH CHARSET UTF-8 BODY {lit:koeln}
+    a: SEARCH CHARSET UTF-8 SUBJECT "Caf\u00e9"
+    a: SEARCH CHARSET US-ASCII SUBJECT report
+    a: SEARCH CHARSET ISO-8859-1 TEXT "K\u00f6ln"
+    a: SEARCH CHARSET X-NOSUCH-CHARSET TEXT x
+    a: SEARCH SUBJECT Gr\u00fc\u00dfe
+    a: SEARCH NOSUCHKEY
+    a: SEARCH BEFORE notadate
+    a: SEARCH LARGER notanumber
+    a: SEARCH OR SEEN
+    a: SEARCH
+    a: SEARCH 99
+    a: LOGOUT
+"""
+
+CONDSTORE = LOGIN + """
+    a: CREATE "{box}"
+    a: APPEND "{box}" () "17-Jul-1996 02:44:25 -0700" {lit:plain} () "17-Jul-1996 02:44:25 -0700" {lit:small} () "17-Jul-1996 02:44:25 -0700" {lit:mixed}
+    a: SELECT "{box}" (CONDSTORE)
+    a: FETCH 1:* (UID MODSEQ)
+    a: STATUS "{box}/nosuch" (HIGHESTMODSEQ)
+    a: FETCH 1:* (FLAGS) (CHANGEDSINCE 1)
+    a: FETCH 1:* (FLAGS) (CHANGEDSINCE 1000000)
+    a: STORE 1 (UNCHANGEDSINCE 1000000) +FLAGS (\\Seen)
+    a: STORE 1:3 (UNCHANGEDSINCE 0) +FLAGS (\\Flagged)
+    a: STORE 2 (UNCHANGEDSINCE 1000000) +FLAGS.SILENT (\\Answered)
+    a: FETCH 1:* (FLAGS)
+    a: SEARCH MODSEQ 1
+    a: SEARCH MODSEQ 1000000
+    a: UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1)
+    a: ENABLE QRESYNC
+    a: ENABLE QRESYNC
+    a: UNSELECT
+    a: SELECT "{box}"
+    a: STORE 3 +FLAGS.SILENT (\\Deleted)
+    a: UID EXPUNGE 3
+    a: STORE 1 +FLAGS.SILENT (\\Deleted)
+    a: EXPUNGE
+    a: UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)
+    a: FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)
+    a: UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1000000 VANISHED)
+    a: UNSELECT
+    a: EXAMINE "{box}" (CONDSTORE)
+    a: LOGOUT
+    b: LOGIN {user} pass
+    b: SELECT "{box}"
+    b: FETCH 1 (MODSEQ)
+    b: SELECT "{box}"
+    b: FETCH 1 (FLAGS)
+    b: STORE 1 (UNCHANGEDSINCE 1000000) +FLAGS (\\Draft)
+    b: SELECT "{box}"
+    b: FETCH 1 (FLAGS)
+    b: LOGOUT
+"""
+
+TWO_SESSIONS = LOGIN + """
+    a: CREATE "{box}"
+    a: APPEND "{box}" () "17-Jul-1996 02:44:25 -0700" {lit:plain} () "17-Jul-1996 02:44:25 -0700" {lit:small} () "17-Jul-1996 02:44:25 -0700" {lit:mixed}
+    a: SELECT "{box}"
+    b: LOGIN {user} pass
+    b: SELECT "{box}"
+    a: APPEND "{box}" (\\Seen) "17-Jul-1996 02:44:25 -0700" {lit:forward}
+    a: NOOP
+    b: NOOP
+    b: FETCH 4 (FLAGS)
+    a: STORE 1 +FLAGS (\\Flagged)
+    b: NOOP
+    b: STORE 2 +FLAGS (\\Answered)
+    a: CHECK
+    a: FETCH 2 (FLAGS)
+    a: STORE 3 +FLAGS.SILENT (\\Deleted)
+    a: EXPUNGE
+    b: NOOP
+    b: FETCH 1:* (UID FLAGS)
+    a: STORE 2 +FLAGS.SILENT (\\Deleted)
+    a: EXPUNGE
+    b: FETCH 2 (FLAGS)
+    b: UID FETCH 2 (FLAGS)
+    b: STORE 2 +FLAGS (\\Seen)
+    b: SEARCH ALL
+    b: NOOP
+    b: FETCH 1:* (UID FLAGS)
+    a: COPY 1 "{box}"
+    b: STATUS "{box}" (MESSAGES RECENT UIDNEXT)
+    b: NOOP
+    a: NOOP
+    c: LOGIN {user} pass
+    c: EXAMINE "{box}"
+    c: STATUS "{box}" (MESSAGES RECENT UNSEEN)
+    c: FETCH 1:* (UID FLAGS)
+    b: MOVE 1 "{box}"
+    a: NOOP
+    c: NOOP
+    b: LOGOUT
+    a: LOGOUT
+    c: LOGOUT
+"""
+
+SCENARIOS = {
+    "session": SESSION,
+    "select": SELECT,
+    "mailboxes": MAILBOXES,
+    "append": APPEND,
+    "fetch": FETCH,
+    "store": STORE,
+    "copy_move": COPY_MOVE,
+    "search": SEARCH,
+    "condstore": CONDSTORE,
+    "two_sessions": TWO_SESSIONS,
+}
+
+
+def script(name: str) -> list[harness.Step]:
+    return harness.steps(SCENARIOS[name], MESSAGES)

@@ -1,0 +1,63 @@
+"""The normalizer itself: what it must make equal, and what it must not."""
+
+import harness
+
+BOX = "conf-1234-x"
+
+
+def same(a: list[bytes], b: list[bytes]) -> bool:
+    return harness.normalize(a, BOX) == harness.normalize(b, BOX)
+
+
+def test_rfc3501_6_3_1_select_untagged_order_uidvalidity_and_text_are_free():
+    dovecot = [b"* OK [UIDVALIDITY 3857529045] UIDs valid", b"* 18 EXISTS",
+               b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)", b"a1 OK [READ-WRITE] done (0.001 + 0.000 secs)."]
+    ours = [b"* FLAGS (\\Seen \\Deleted \\Answered \\Draft \\Flagged \\read-report-sent)", b"* 18 EXISTS",
+            b"* OK [UIDVALIDITY 1] UIDs are valid", b"a1 OK [READ-WRITE] Select completed."]
+    assert same(dovecot, ours)
+    assert not same(dovecot, [b"* 17 EXISTS", *ours[:1], *ours[2:]])
+    assert not same(dovecot, ours[:-1] + [b"a1 OK [READ-ONLY] Select completed."])
+
+
+def test_rfc3501_7_4_2_fetch_items_merged_and_bodystructure_case():
+    dovecot = [b'* 1 FETCH (UID 4 BODYSTRUCTURE ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 3 1 NIL NIL NIL NIL))',
+               b"* 1 FETCH (FLAGS (\\Seen \\Recent))", b"a2 OK Fetch completed."]
+    ours = [b'* 1 FETCH (FLAGS (\\Recent \\Seen) BODYSTRUCTURE ("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 3 1'
+            b' NIL NIL NIL NIL) UID 4)', b"a2 OK Fetch completed."]
+    assert same(dovecot, ours)
+    assert not same(dovecot, [ours[0].replace(b"UID 4", b"UID 5"), ours[1]])
+    assert not same(dovecot, [ours[0].replace(b'"7BIT" 3', b'"7BIT" 4'), ours[1]])
+
+
+def test_rfc3501_4_3_quoted_atom_and_literal_are_one_string():
+    atom = [b'* LIST (\\HasNoChildren) "/" conf-1234-x/a', b"t OK"]
+    assert same(atom, [b'* LIST (\\HasNoChildren) "/" "conf-1234-x/a"', b"t OK"])
+    assert same(atom, [b'* LIST (\\HasNoChildren) "/" {13}\r\nconf-1234-x/a', b"t OK"])
+    assert same([b"* 1 FETCH (BODY[] {2}\r\nab)", b"t OK"], [b'* 1 FETCH (BODY[] "ab")', b"t OK"])
+    assert not same([b"* 1 FETCH (BODY[] {2}\r\nab)", b"t OK"], [b'* 1 FETCH (BODY[] "aB")', b"t OK"])
+
+
+def test_rfc3501_7_4_1_expunge_order_is_kept():
+    assert not same([b"* 3 EXPUNGE", b"* 2 EXPUNGE", b"t OK"], [b"* 2 EXPUNGE", b"* 3 EXPUNGE", b"t OK"])
+
+
+def test_rfc3501_6_3_11_internaldate_same_instant_in_another_zone():
+    assert same([b'* 1 FETCH (INTERNALDATE "01-Feb-2002 21:14:15 +0000")', b"t OK"],
+                [b'* 1 FETCH (INTERNALDATE "01-Feb-2002 13:14:15 -0800")', b"t OK"])
+    assert not same([b'* 1 FETCH (INTERNALDATE "01-Feb-2002 21:14:15 +0000")', b"t OK"],
+                    [b'* 1 FETCH (INTERNALDATE "01-Feb-2002 21:14:15 -0800")', b"t OK"])
+
+
+def test_status_and_code_differ():
+    assert not same([b"t NO [TRYCREATE] no such mailbox"], [b"t NO no such mailbox"])
+    assert not same([b"t NO x"], [b"t BAD x"])
+
+
+def test_steps_repeat_labels_and_literals():
+    script = harness.steps("""
+        a: NOOP
+        a: APPEND "{box}" {lit:m}
+        a: NOOP
+    """, {"m": b"x\r\n"})
+    assert [s.label for s in script] == ["a: NOOP", 'a: APPEND "{box}" {lit:m}', "a: NOOP #2"]
+    assert script[1].wire == b'APPEND "{box}" {3+}\r\nx\r\n'
