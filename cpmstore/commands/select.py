@@ -34,8 +34,9 @@ async def select(session, cmd: Select) -> Reply:
         session.send(wire.untagged_status(b"OK", "First unseen.", b"UNSEEN %d" % first_unseen))
     session.send(wire.untagged_status(b"OK", "UIDs valid", b"UIDVALIDITY %d" % mailbox.uid_validity))
     session.send(wire.untagged_status(b"OK", "Predicted next UID", b"UIDNEXT %d" % mailbox.uid_next))
-    if session.condstore:
-        session.send(wire.untagged_status(b"OK", "Highest", b"HIGHESTMODSEQ %d" % mailbox.highest_modseq))
+    # RFC 7162 §3.1.2.1: a server that keeps MODSEQs persistently (this one,
+    # for every folder) sends HIGHESTMODSEQ on every SELECT and EXAMINE.
+    session.send(wire.untagged_status(b"OK", "Highest", b"HIGHESTMODSEQ %d" % mailbox.highest_modseq))
     session.select(view)
     if params.qresync is not None and params.qresync.uid_validity == mailbox.uid_validity:
         await _resync(session, view, params.qresync)

@@ -443,10 +443,28 @@ class Difference:
         return f"  {self.step.label}\n    dovecot:\n{show(self.dovecot)}\n    cpmstore:\n{show(self.cpmstore)}"
 
 
+def _without_select_highestmodseq(step: "Step", theirs: list[bytes], ours: list[bytes]):
+    """RFC 7162 §3.1.2.1: a server that keeps MODSEQs persistently sends
+    HIGHESTMODSEQ on every SELECT/EXAMINE; cpmstore always does, Dovecot only
+    once a folder has had CONDSTORE used on it. Where just one side sent it,
+    that line is not compared; where both did, it still is."""
+    if not re.match(r"(SELECT|EXAMINE) ", step.command, re.IGNORECASE):
+        return theirs, ours
+
+    def marked(lines: list[bytes]) -> bool:
+        return any(line.startswith(b"* OK [HIGHESTMODSEQ ") for line in lines)
+
+    if marked(theirs) == marked(ours):
+        return theirs, ours
+    keep = [line for line in theirs if not line.startswith(b"* OK [HIGHESTMODSEQ ")]
+    return keep, [line for line in ours if not line.startswith(b"* OK [HIGHESTMODSEQ ")]
+
+
 def compare(script: list[Step], dovecot: list[list[bytes]], cpmstore: list[list[bytes]],
             box: str) -> list[Difference]:
     out = []
     for step, theirs, ours in zip(script, dovecot, cpmstore):
-        if normalize(theirs, box) != normalize(ours, box):
+        left, right = _without_select_highestmodseq(step, theirs, ours)
+        if normalize(left, box) != normalize(right, box):
             out.append(Difference(step, theirs, ours))
     return out

@@ -61,3 +61,15 @@ def test_steps_repeat_labels_and_literals():
     """, {"m": b"x\r\n"})
     assert [s.label for s in script] == ["a: NOOP", 'a: APPEND "{box}" {lit:m}', "a: NOOP #2"]
     assert script[1].wire == b'APPEND "{box}" {3+}\r\nx\r\n'
+
+
+def test_rfc7162_3_1_2_1_highestmodseq_on_select_is_compared_only_when_both_send_it():
+    step = harness.steps('a: SELECT "{box}"')[0]
+    base = [b"* 0 EXISTS", b"a1 OK [READ-WRITE] Select completed."]
+    ours = [b"* OK [HIGHESTMODSEQ 7] Highest", *base]
+    diffs = harness.compare([step], [base], [ours], BOX)
+    assert diffs == []
+    wrong = [b"* OK [HIGHESTMODSEQ 7] Highest", b"* 1 EXISTS", base[1]]
+    assert len(harness.compare([step], [base], [wrong], BOX)) == 1
+    fetch = harness.steps("a: FETCH 1 FLAGS")[0]
+    assert len(harness.compare([fetch], [base], [ours], BOX)) == 1

@@ -71,7 +71,7 @@ async def test_rfc7162_3_1_3_conditional_store_reports_modified(server):
         fill(server.port, "cs", 3)
         mine = run(server.port, LOGIN + "C: s SELECT cs (CONDSTORE)\n" + "S: ...\n" * 8 + "S: s OK ...")
         seen = modseqs(mine, b"a1", b"UID FETCH 1:* (MODSEQ)")
-        other = run(server.port, LOGIN + "C: s SELECT cs\n" + "S: ...\n" * 7 + "S: s OK ...")
+        other = run(server.port, LOGIN + "C: s SELECT cs\n" + "S: ...\n" * 8 + "S: s OK ...")
         other.command(b"b1", b"UID STORE 2 +FLAGS.SILENT ($Label1)")
         lines = mine.command(b"a2", b"UID STORE 1:3 (UNCHANGEDSINCE %d) +FLAGS.SILENT (\\Deleted)" % max(seen.values()))
         assert lines[-1] == b"a2 OK [MODIFIED 2] Conditional STORE failed."
@@ -109,6 +109,7 @@ async def test_rfc7162_3_2_qresync_select_reports_vanished_and_changes(server):
             S: ...
             S: ...
             S: ...
+            S: * OK [HIGHESTMODSEQ ...] ...
             S: b1 OK ...
             C: b2 STORE 2,5 +FLAGS.SILENT (\\Deleted)
             S: b2 OK ...
@@ -151,7 +152,7 @@ async def test_rfc7162_3_2_10_vanished_replaces_expunge_once_qresync_is_on(serve
             S: e1 OK ...
         """)
         watcher.command(b"s1", b"SELECT live")
-        actor = run(server.port, LOGIN + "C: s SELECT live\n" + "S: ...\n" * 7 + "S: s OK ...")
+        actor = run(server.port, LOGIN + "C: s SELECT live\n" + "S: ...\n" * 8 + "S: s OK ...")
         actor.command(b"b1", b"STORE 1:2 +FLAGS.SILENT (\\Deleted)")
         actor.command(b"b2", b"EXPUNGE")
         lines = watcher.command(b"n1", b"NOOP")
