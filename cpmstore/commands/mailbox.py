@@ -15,6 +15,11 @@ from .reply import Reply
 DELIMITER = "/"
 
 
+def list_line(verb: bytes, attrs: list[bytes], name: str, extra: bytes = b"") -> bytes:
+    """``* LIST (attrs) "/" name [extended data]`` (RFC 3501 §7.2.2, RFC 5258 §3); LSUB alike."""
+    return wire.untagged(verb + b" (" + b" ".join(attrs) + b') "/" ' + _name(name) + extra)
+
+
 def _name(name: str) -> bytes:
     return wire.astring(mutf7.encode(name))
 
@@ -58,10 +63,6 @@ def pattern_regex(reference: str, pattern: str) -> re.Pattern:
     return re.compile("".join(parts) + r"\Z", re.DOTALL)
 
 
-def _has_children(names: list[str]) -> set[str]:
-    return _parents_of(set(names))
-
-
 async def list_(session, cmd: List) -> Reply:
     """LIST and LSUB, with LIST-EXTENDED selection and return options (RFC 5258)
     and RETURN (STATUS ...) (RFC 5819): a device finds every folder and its
@@ -88,7 +89,7 @@ async def list_(session, cmd: List) -> Reply:
             session.enable_condstore()
     existing = sorted(m.name for m in await account.list_mailboxes())
     exists = set(existing)
-    with_children = _has_children(existing)
+    with_children = _parents_of(exists)
     wants_subscribed = "SUBSCRIBED" in cmd.select_options or "SUBSCRIBED" in cmd.return_options
     subscribed = set(await account.subscriptions()) if wants_subscribed else set()
     out: list[tuple[str, list[bytes], bytes]] = []  # name, attributes, extended data
@@ -115,9 +116,9 @@ async def list_(session, cmd: List) -> Reply:
                 attrs = [b"\\Subscribed"] if name in subscribed else []
                 out.append((name, attrs + _children(name, exists, with_children), b""))
     for name, attrs, extra in out:
-        session.send(wire.untagged(b"LIST (" + b" ".join(attrs) + b') "/" ' + _name(name) + extra))
+        session.send(list_line(b"LIST", attrs, name, extra))
         if cmd.status_items and name in exists:
-            session.send(await _status_line(session, name, cmd.status_items))
+            session.send(await status_line(session, name, cmd.status_items))
     return Reply.ok("List completed.")
 
 
@@ -145,15 +146,16 @@ async def _lsub(session, cmd: List) -> Reply:
     hidden = {name for name in subscribed if not matcher.match(name)}
     for name in sorted(subscribed | _parents_of(hidden)):
         if matcher.match(name):
-            attrs = b"" if name in subscribed and name in exists else b"\\Noselect"
-            session.send(wire.untagged(b"LSUB (" + attrs + b') "/" ' + _name(name)))
+            attrs = [] if name in subscribed and name in exists else [b"\\Noselect"]
+            session.send(list_line(b"LSUB", attrs, name))
     return Reply.ok("Lsub completed.")
 
 
 _STATUS_ITEMS = frozenset({"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ"})
 
 
-async def _status_line(session, name: str, items: tuple[str, ...]) -> bytes:
+async def status_line(session, name: str, items: tuple[str, ...]) -> bytes:
+    """``* STATUS name (...)`` for STATUS, LIST-STATUS and NOTIFY."""
     info = await session.account.status(name)
     values = {
         "MESSAGES": info.messages,
@@ -173,5 +175,5 @@ async def status(session, cmd: Status) -> Reply:
             raise BadCommand(f"Invalid status item {item}.")
     if "HIGHESTMODSEQ" in cmd.items:
         session.enable_condstore()
-    session.send(await _status_line(session, cmd.mailbox, cmd.items))
+    session.send(await status_line(session, cmd.mailbox, cmd.items))
     return Reply.ok("Status completed.")

@@ -139,10 +139,10 @@ class Reader:
         """An atom upper-cased, for command names, search keys, item names."""
         return self.atom().upper().decode("ascii")
 
-    def number(self, nonzero: bool = False) -> int:
+    def number(self, nonzero: bool = False, largest: int = MAX_NUMBER) -> int:
         digits = self.read(_DIGITS, "number").group()
         # Length first: int() of a huge digit string is slow and may raise.
-        if len(digits) > 10 or int(digits) > MAX_NUMBER:
+        if len(digits) > len(str(largest)) or int(digits) > largest:
             raise self.error("Number too large")
         value = int(digits)
         if nonzero and value == 0:
@@ -154,13 +154,7 @@ class Reader:
 
     def mod_sequence(self, nonzero: bool = False) -> int:
         """``mod-sequence-value`` / ``-valzer``: up to 2^63-1 (RFC 7162 §7)."""
-        digits = self.read(_DIGITS, "mod-sequence").group()
-        if len(digits) > 19 or int(digits) > MAX_MODSEQ:
-            raise self.error("Mod-sequence too large")
-        value = int(digits)
-        if nonzero and value == 0:
-            raise self.error("Mod-sequence must not be zero")
-        return value
+        return self.number(nonzero, largest=MAX_MODSEQ)
 
     def quoted(self) -> bytes:
         m = self.read(_QUOTED, "quoted string")

@@ -13,6 +13,7 @@ RFC 5465 §5.8 says, rather than holding memory without limit.
 from __future__ import annotations
 
 from ..errors import BadCommand, IMAPError
+from ..commands.mailbox import list_line, status_line as mailbox_status_line
 from ..imap import mutf7
 from ..imap import response as wire
 from ..imap.commands import Notify, NotifyGroup
@@ -177,13 +178,10 @@ class Notifier:
 
 
 def _list_line(attrs: bytes, name: str) -> bytes:
-    return wire.untagged(b"LIST (" + attrs + b') "/" ' + wire.astring(mutf7.encode(name)))
+    return list_line(b"LIST", [attrs] if attrs else [], name)
 
 
 async def status_line(session, name: str) -> bytes:
     """The STATUS a NOTIFY client gets for a mailbox whose messages changed (RFC 5465 §5.2-5.4)."""
-    info = await session.account.status(name)
-    items = b"MESSAGES %d UIDNEXT %d UNSEEN %d" % (info.messages, info.uid_next, info.unseen)
-    if session.condstore:
-        items += b" HIGHESTMODSEQ %d" % info.highest_modseq
-    return wire.untagged(b"STATUS " + wire.astring(mutf7.encode(name)) + b" (" + items + b")")
+    items = ("MESSAGES", "UIDNEXT", "UNSEEN") + (("HIGHESTMODSEQ",) if session.condstore else ())
+    return await mailbox_status_line(session, name, items)
