@@ -4,13 +4,7 @@ import re
 
 import pytest_twisted
 from conftest import in_thread
-from transcript import Connection, run
-
-LOGIN = """
-    S: * OK ...
-    C: a0 LOGIN user1 pass
-    S: a0 OK ...
-"""
+from transcript import Connection, LOGIN, run
 
 
 def fill(port: int, folder: str, count: int) -> None:

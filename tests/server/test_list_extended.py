@@ -3,13 +3,7 @@ conversation folder and its sync state in one round trip (cpm-formats.md §7).""
 
 import pytest_twisted
 from conftest import in_thread
-from transcript import run
-
-LOGIN = """
-    S: * OK ...
-    C: a0 LOGIN user1 pass
-    S: a0 OK ...
-"""
+from transcript import LOGIN, run
 
 
 @pytest_twisted.ensureDeferred

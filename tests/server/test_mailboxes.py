@@ -5,13 +5,7 @@ import os
 import pytest_twisted
 from conftest import in_thread
 from imapclient import IMAPClient
-from transcript import run
-
-LOGIN = """
-    S: * OK ...
-    C: a0 LOGIN user1 pass
-    S: a0 OK ...
-"""
+from transcript import LOGIN, run
 
 
 @pytest_twisted.ensureDeferred

@@ -8,13 +8,7 @@ import pytest_twisted
 from conftest import in_thread
 from cpm_samples import CHAT, CPIM_1, CPIM_2, SESSION_HISTORY, SESSION_INFO, email
 from imapclient import IMAPClient
-from transcript import run
-
-LOGIN = """
-    S: * OK ...
-    C: a0 LOGIN user1 pass
-    S: a0 OK ...
-"""
+from transcript import LOGIN, run
 
 
 def client(server) -> IMAPClient:

@@ -4,13 +4,7 @@ selected mailbox and for the others it named, without IDLE and without polling."
 
 import pytest_twisted
 from conftest import in_thread
-from transcript import Connection, run
-
-LOGIN = """
-    S: * OK ...
-    C: a0 LOGIN user1 pass
-    S: a0 OK ...
-"""
+from transcript import Connection, LOGIN, run
 
 
 def settle(conn: Connection, tag: bytes = b"z") -> list[bytes]:

@@ -20,6 +20,14 @@ import re
 import socket
 
 
+# The greeting and a login as user1, the start of most scripts.
+LOGIN = """
+    S: * OK ...
+    C: a0 LOGIN user1 pass
+    S: a0 OK ...
+"""
+
+
 class Connection:
     def __init__(self, port: int, host: str = "127.0.0.1", sock: socket.socket | None = None) -> None:
         self.sock = sock or socket.create_connection((host, port), timeout=10)
