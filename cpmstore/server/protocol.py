@@ -97,23 +97,20 @@ class IMAPProtocol(Protocol, TimeoutMixin):
         for event in self.framer.feed(data):
             if self._generation != generation:
                 break  # STARTTLS ran: what followed it in this read is dropped
-            if isinstance(event, CommandBytes):
-                if self._line_waiter is not None and not self.queue:
-                    waiter, self._line_waiter = self._line_waiter, None
-                    waiter.callback(event.raw)
-                    continue
-                self.queue.append(event)
-            elif isinstance(event, NeedContinuation):
+            if isinstance(event, NeedContinuation):
                 self.write(wire.continuation(b"Ready for literal data"))
                 continue
-            else:
-                self.queue.append(event)
+            if self._line_waiter is not None and not self.queue:
+                waiter, self._line_waiter = self._line_waiter, None
+                waiter.callback(_line_of(event))
+                continue
+            self.queue.append(event)
             self._pump()
 
     def read_line(self) -> defer.Deferred:
         """The next line the client sends (None if the connection closes)."""
-        if self.queue and isinstance(self.queue[0], CommandBytes):
-            return defer.succeed(self.queue.popleft().raw)
+        if self.queue:
+            return defer.succeed(_line_of(self.queue.popleft()))
         self._line_waiter = defer.Deferred()
         return self._line_waiter
 
@@ -187,3 +184,9 @@ class IMAPProtocol(Protocol, TimeoutMixin):
 
     def close(self) -> None:
         self.transport.loseConnection()
+
+
+def _line_of(event) -> bytes:
+    """What a command waiting for a line (IDLE's DONE, a SASL response) gets:
+    the line, or nothing usable when the line broke a limit."""
+    return event.raw if isinstance(event, CommandBytes) else b""

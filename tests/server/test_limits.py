@@ -115,3 +115,25 @@ async def test_design_6_connection_limit(start):
             c.close()
 
     await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_design_6_overlong_line_during_idle_ends_idle_not_the_session(start):
+    server = await start(limits=LimitsConfig(max_line_bytes=1024, login_failure_delay=0.0))
+
+    def scenario():
+        conn = run(server.port, """
+            S: * OK ...
+            C: a1 LOGIN user1 pass
+            S: a1 OK ...
+            C: a2 IDLE
+            S: + idling
+        """)
+        conn.send(b"x" * 5000 + b"\r\n")
+        assert conn.read_line() == b"a2 BAD Expected DONE."
+        run(server.port, """
+            C: a3 NOOP
+            S: a3 OK NOOP completed.
+        """, conn=conn)
+
+    await in_thread(scenario)
