@@ -52,6 +52,9 @@ class ServerConfig:
     users_file: str = ""
     hostname: str = field(default_factory=socket.gethostname)
     create_demo_user: bool = False
+    # Where other users' shared folders appear (RFC 2342 "other users"
+    # namespace): "Other Users/alice/Chats". Dovecot's usual name is "shared".
+    other_users_prefix: str = "Other Users"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,8 @@ class LimitsConfig:
     idle_timeout: int = 1800
     max_sequence_ranges: int = 100000
     max_append_messages: int = 1000
+    max_metadata_value_bytes: int = 65536
+    max_metadata_entries: int = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +187,9 @@ def _build(server: ServerConfig, listeners: Sequence[ListenerConfig],
            tls: TLSConfig | None, limits: LimitsConfig) -> Config:
     if not server.data_dir:
         raise ConfigError("server.data_dir: must not be empty")
+    prefix = server.other_users_prefix
+    if not prefix or "/" in prefix or prefix.upper() == "INBOX":
+        raise ConfigError(f"server.other_users_prefix: must be a non-empty name without '/', not INBOX, got {prefix!r}")
     if not server.users_file:
         server = dataclasses.replace(server, users_file=os.path.join(server.data_dir, "passwd"))
     for i, listener in enumerate(listeners):

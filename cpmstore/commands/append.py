@@ -5,7 +5,16 @@ from __future__ import annotations
 from ..errors import NoSuchMailbox
 from ..imap import response as wire
 from ..imap.commands import Append
+from ..server import access
 from .reply import Reply
+
+_FLAG_RIGHTS = {"\\Seen": "s", "\\Deleted": "t"}
+
+
+def permitted_flags(flags, rights: frozenset[str]) -> tuple[str, ...]:
+    """RFC 4314 §4: APPEND and COPY set \\Seen only with s, \\Deleted only
+    with t, any other flag only with w; the rest are silently dropped."""
+    return tuple(flag for flag in flags if _FLAG_RIGHTS.get(flag, "w") in rights)
 
 
 async def append(session, cmd: Append) -> Reply:
@@ -15,9 +24,10 @@ async def append(session, cmd: Append) -> Reply:
     if any(not m.data for m in cmd.messages):
         # An empty message is no RFC 5322 message at all (Dovecot refuses it too).
         return Reply(b"NO", "Can't save a zero byte message.")
-    messages = [(m.data, m.flags, m.date) for m in cmd.messages]
     try:
-        result = await session.account.append(cmd.mailbox, messages)
+        folder = await access.folder(session, cmd.mailbox, "i")  # RFC 4314 §4
+        messages = [(m.data, permitted_flags(m.flags, folder.rights), m.date) for m in cmd.messages]
+        result = await folder.account.append(folder.name, messages)
     except NoSuchMailbox:
         return Reply(b"NO", "Mailbox doesn't exist: " + cmd.mailbox, b"TRYCREATE")
     code = b"APPENDUID %d %s" % (result.uid_validity, wire.number_set(result.uids))

@@ -6,6 +6,9 @@ from __future__ import annotations
 from ..errors import IMAPError, NoSuchMailbox
 from ..imap import response as wire
 from ..imap.commands import Copy
+from ..server import access
+from ..store.interfaces import CopyResult
+from .append import permitted_flags
 from .reply import Reply
 
 
@@ -19,7 +22,13 @@ async def copy(session, cmd: Copy) -> Reply:
         return Reply.ok("No messages found.")
     uids = [uid for _seq, uid in pairs]
     try:
-        result = await session.account.copy(view.mailbox, uids, cmd.mailbox, move=cmd.move, origin=session)
+        target = await access.folder(session, cmd.mailbox, "i")  # RFC 4314 §4
+        if cmd.move:
+            access.require(view.rights, "te")  # RFC 6851 §3.3: as COPY, STORE \Deleted, EXPUNGE
+        if target.account is view.mailbox.account and all(r in target.rights for r in "stw"):
+            result = await target.account.copy(view.mailbox, uids, target.name, move=cmd.move, origin=session)
+        else:
+            result = await _copy_through(session, view, uids, target, cmd.move)
     except NoSuchMailbox:
         return Reply(b"NO", "Mailbox doesn't exist: " + cmd.mailbox, b"TRYCREATE")
     code = b"COPYUID %d %s %s" % (result.uid_validity, wire.number_set(result.src_uids),
@@ -30,3 +39,24 @@ async def copy(session, cmd: Copy) -> Reply:
         session.flush_updates(allow_expunge=True)
         return Reply.ok(f"{verb} completed.")
     return Reply.ok(f"{verb} completed.", code)
+
+
+async def _copy_through(session, view, uids: list[int], target: access.Folder, move: bool) -> CopyResult:
+    """COPY or MOVE into another user's folder, or into one where the user may
+    not set every flag: the messages are stored anew there (flags kept only
+    as the target's rights allow, RFC 4314 §4); a MOVE then expunges the
+    originals. The new copies are durable before anything is removed, so a
+    crash in between leaves a duplicate, never a loss."""
+    mailbox = view.mailbox
+    metas = await mailbox.meta(uids, cached=False)
+    messages = []
+    for meta in metas:
+        messages.append((await mailbox.read(meta.uid), permitted_flags(meta.flags, target.rights), meta.internaldate))
+    if not messages:
+        return CopyResult(0, (), ())
+    result = await target.account.append(target.name, messages)
+    source_uids = tuple(meta.uid for meta in metas)
+    if move:
+        await mailbox.store_flags(list(source_uids), "+", ("\\Deleted",), origin=session)
+        await mailbox.expunge(list(source_uids), origin=session)
+    return CopyResult(result.uid_validity, source_uids, result.uids)

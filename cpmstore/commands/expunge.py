@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..errors import IMAPError
 from ..imap.commands import Expunge
+from ..server.access import require
 from .reply import Reply
 
 
@@ -12,6 +13,7 @@ async def expunge(session, cmd: Expunge) -> Reply:
     view = session.selected
     if view.readonly:
         raise IMAPError("Mailbox is read-only.", b"READ-ONLY")
+    require(view.rights, "e")  # RFC 4314 §4
     uids = None
     if cmd.uid_set is not None:
         uids = [uid for _seq, uid in view.resolve(cmd.uid_set, uid=True)]

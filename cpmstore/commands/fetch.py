@@ -114,7 +114,7 @@ async def send_fetch(session, view, plan: "Plan", pairs: list[tuple[int, int]]) 
         return
     mailbox = view.mailbox
     seen_now: set[int] = set()
-    if plan.sets_seen and not view.readonly:
+    if plan.sets_seen and not view.readonly and "s" in view.rights:  # RFC 4314 §4
         flags_of = mailbox.flags_of
         unseen = [uid for _seq, uid in pairs if "\\Seen" not in flags_of(uid)]
         if unseen:

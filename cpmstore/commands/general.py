@@ -4,6 +4,7 @@ LOGOUT (RFC 3501 §6.1), ID (RFC 2971), ENABLE (RFC 5161), NAMESPACE (RFC 2342).
 from __future__ import annotations
 
 from .. import __version__
+from ..imap import mutf7
 from ..imap import response as wire
 from ..imap.commands import Capability, Enable, Id, Logout, Namespace, Noop
 from .reply import Reply
@@ -47,6 +48,8 @@ async def enable(session, cmd: Enable) -> Reply:
 
 
 async def namespace(session, cmd: Namespace) -> Reply:
+    # RFC 2342: one's own folders, then other users' shared ones (server/access.py).
     personal = [[b"", b"/"]]
-    session.send(wire.untagged(b"NAMESPACE " + wire.encode_value(personal) + b" NIL NIL"))
+    others = [[mutf7.encode(session.context.config.server.other_users_prefix + "/"), b"/"]]
+    session.send(wire.untagged(b"NAMESPACE " + wire.encode_value(personal) + b" " + wire.encode_value(others) + b" NIL"))
     return Reply.ok("Namespace completed.")

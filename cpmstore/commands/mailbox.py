@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 
-from ..errors import BadCommand
+from ..errors import BadCommand, IMAPError
 from ..imap import mutf7
 from ..imap import response as wire
 from ..imap.commands import Create, Delete, List, Rename, Status, Subscribe
+from ..server import access
 from .reply import Reply
 
 DELIMITER = "/"
@@ -17,27 +18,35 @@ DELIMITER = "/"
 
 def list_line(verb: bytes, attrs: list[bytes], name: str, extra: bytes = b"") -> bytes:
     """``* LIST (attrs) "/" name [extended data]`` (RFC 3501 §7.2.2, RFC 5258 §3); LSUB alike."""
-    return wire.untagged(verb + b" (" + b" ".join(attrs) + b') "/" ' + _name(name) + extra)
+    return wire.untagged(verb + b" (" + b" ".join(attrs) + b') "/" ' + encode_name(name) + extra)
 
 
-def _name(name: str) -> bytes:
+def encode_name(name: str) -> bytes:
     return wire.astring(mutf7.encode(name))
 
 
 async def create(session, cmd: Create) -> Reply:
     # RFC 3501 §6.3.3: a trailing delimiter only says the client wants children.
     name = cmd.mailbox.rstrip(DELIMITER) if cmd.mailbox != DELIMITER else cmd.mailbox
-    await session.account.create_mailbox(name)
+    # RFC 4314 §4: k on the parent.
+    account, local = await access.creatable(session, name)
+    await account.create_mailbox(local)
     return Reply.ok("Create completed.")
 
 
 async def delete(session, cmd: Delete) -> Reply:
-    await session.account.delete_mailbox(cmd.mailbox)
+    folder = await access.folder(session, cmd.mailbox, "x")  # RFC 4314 §4
+    await folder.account.delete_mailbox(folder.name)
     return Reply.ok("Delete completed.")
 
 
 async def rename(session, cmd: Rename) -> Reply:
-    await session.account.rename_mailbox(cmd.old, cmd.new)
+    # RFC 4314 §4: x on the folder, k on the new parent.
+    source = await access.folder(session, cmd.old, "x")
+    account, local = await access.creatable(session, cmd.new)
+    if account is not source.account:
+        raise IMAPError("Renaming across users is not supported.", b"CANNOT")
+    await source.account.rename_mailbox(source.name, local)
     return Reply.ok("Rename completed.")
 
 
@@ -74,7 +83,7 @@ async def list_(session, cmd: List) -> Reply:
         # The hierarchy delimiter and the root of the reference (RFC 3501 §6.3.8:
         # "#news.comp.mail.misc" answers "#news.").
         root = cmd.reference.split(DELIMITER, 1)[0] + DELIMITER if DELIMITER in cmd.reference else ""
-        session.send(wire.untagged(b'LIST (\\Noselect) "/" ' + (_name(root) if root else b'""')))
+        session.send(wire.untagged(b'LIST (\\Noselect) "/" ' + (encode_name(root) if root else b'""')))
         return Reply.ok("List completed.")
     matchers = [pattern_regex(cmd.reference, p) for p in cmd.patterns if p != ""]
 
@@ -87,8 +96,9 @@ async def list_(session, cmd: List) -> Reply:
                 raise BadCommand(f"Invalid status item {item}.")
         if "HIGHESTMODSEQ" in cmd.status_items:
             session.enable_condstore()
-    existing = sorted(m.name for m in await account.list_mailboxes())
-    exists = set(existing)
+    # RFC 4314 §4: only folders with the l right, own and other users' alike.
+    visible = await access.visible_folders(session)
+    exists = set(visible)
     with_children = _parents_of(exists)
     wants_subscribed = "SUBSCRIBED" in cmd.select_options or "SUBSCRIBED" in cmd.return_options
     subscribed = set(await account.subscriptions()) if wants_subscribed else set()
@@ -117,7 +127,7 @@ async def list_(session, cmd: List) -> Reply:
                 out.append((name, attrs + _children(name, exists, with_children), b""))
     for name, attrs, extra in out:
         session.send(list_line(b"LIST", attrs, name, extra))
-        if cmd.status_items and name in exists:
+        if cmd.status_items and name in exists and "r" in visible[name].rights:
             session.send(await status_line(session, name, cmd.status_items))
     return Reply.ok("List completed.")
 
@@ -139,7 +149,7 @@ def _parents_of(names: set[str]) -> set[str]:
 
 async def _lsub(session, cmd: List) -> Reply:
     matcher = pattern_regex(cmd.reference, cmd.pattern)
-    exists = {m.name for m in await session.account.list_mailboxes()}
+    exists = set(await access.visible_folders(session))
     subscribed = set(await session.account.subscriptions())
     # RFC 3501 §6.3.9: with "%", a parent of a subscribed name is listed as
     # \Noselect even when it is not subscribed itself.
@@ -156,7 +166,8 @@ _STATUS_ITEMS = frozenset({"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSE
 
 async def status_line(session, name: str, items: tuple[str, ...]) -> bytes:
     """``* STATUS name (...)`` for STATUS, LIST-STATUS and NOTIFY."""
-    info = await session.account.status(name)
+    folder = await access.folder(session, name, "r")  # RFC 4314 §4
+    info = await folder.account.status(folder.name)
     values = {
         "MESSAGES": info.messages,
         "RECENT": info.recent,
@@ -166,7 +177,7 @@ async def status_line(session, name: str, items: tuple[str, ...]) -> bytes:
         "HIGHESTMODSEQ": info.highest_modseq,  # RFC 7162 §3.1.10
     }
     pairs = [b"%s %d" % (item.encode(), values[item]) for item in items]
-    return wire.untagged(b"STATUS " + _name(name) + b" (" + b" ".join(pairs) + b")")
+    return wire.untagged(b"STATUS " + encode_name(name) + b" (" + b" ".join(pairs) + b")")
 
 
 async def status(session, cmd: Status) -> Reply:

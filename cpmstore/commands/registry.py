@@ -6,7 +6,7 @@ One table, so that "what may run before login" is visible in one place
 from __future__ import annotations
 
 from ..server.state import ANY, AUTHENTICATED, NOT_AUTHENTICATED, SELECTED
-from . import append, auth, copy_move, expunge, fetch, general, idle, mailbox, notify, search, select, store
+from . import acl, append, auth, copy_move, expunge, fetch, general, idle, mailbox, metadata, notify, search, select, store
 
 HANDLERS = {
     "CAPABILITY": (general.capability, ANY),
@@ -31,6 +31,13 @@ HANDLERS = {
     "APPEND": (append.append, AUTHENTICATED),
     "IDLE": (idle.idle, AUTHENTICATED),
     "NOTIFY": (notify.notify, AUTHENTICATED),
+    "SETACL": (acl.setacl, AUTHENTICATED),
+    "DELETEACL": (acl.deleteacl, AUTHENTICATED),
+    "GETACL": (acl.getacl, AUTHENTICATED),
+    "LISTRIGHTS": (acl.listrights, AUTHENTICATED),
+    "MYRIGHTS": (acl.myrights, AUTHENTICATED),
+    "GETMETADATA": (metadata.getmetadata, AUTHENTICATED),
+    "SETMETADATA": (metadata.setmetadata, AUTHENTICATED),
     "CHECK": (select.check, SELECTED),
     "CLOSE": (select.close, SELECTED),
     "UNSELECT": (select.unselect, SELECTED),

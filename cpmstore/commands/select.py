@@ -9,8 +9,12 @@ from ..imap import response as wire
 from ..imap.commands import Check, Close, Select, Unselect
 from ..imap.condstore import QResync, select_params
 from ..imap.seqset import SequenceSet
+from ..server import access
 from ..server.selected import SelectedView
 from .reply import Reply
+
+# Rights that let a session change the folder (RFC 4314 §5.2; Dovecot counts i too).
+WRITE_RIGHTS = frozenset("iewst")
 
 
 async def select(session, cmd: Select) -> Reply:
@@ -21,10 +25,13 @@ async def select(session, cmd: Select) -> Reply:
         # RFC 7162 §3.2.11: the client learns where the old mailbox's responses end.
         session.deselect()
         session.send(wire.untagged_status(b"OK", "Previous mailbox closed.", b"CLOSED"))
-    mailbox = await session.account.open_mailbox(cmd.mailbox)
+    folder = await access.folder(session, cmd.mailbox, "r")  # RFC 4314 §4
+    mailbox = await folder.account.open_mailbox(folder.name)
     if params.condstore:
         session.enabled.add("CONDSTORE")
-    view = SelectedView(session, mailbox, readonly=cmd.readonly)
+    # RFC 4314 §5.2: without any right to change the folder, SELECT is read-only.
+    readonly = cmd.readonly or not folder.rights & WRITE_RIGHTS
+    view = SelectedView(session, mailbox, readonly=readonly, rights=folder.rights)
     for line in view.flags_response():
         session.send(line)
     session.send(wire.untagged(b"%d EXISTS" % view.exists))
@@ -42,6 +49,8 @@ async def select(session, cmd: Select) -> Reply:
         await _resync(session, view, params.qresync)
     if cmd.readonly:
         return Reply.ok("Examine completed.", b"READ-ONLY")
+    if readonly:
+        return Reply.ok("Select completed.", b"READ-ONLY")
     return Reply.ok("Select completed.", b"READ-WRITE")
 
 
@@ -75,8 +84,9 @@ async def check(session, cmd: Check) -> Reply:
 
 async def close(session, cmd: Close) -> Reply:
     view = session.selected
-    if not view.readonly:
-        # CLOSE expunges silently (RFC 3501 §6.4.2): no EXPUNGE responses.
+    if not view.readonly and "e" in view.rights:
+        # CLOSE expunges silently (RFC 3501 §6.4.2): no EXPUNGE responses;
+        # without the e right it just closes (RFC 4314 §4).
         await view.mailbox.expunge(None, origin=session)
     session.deselect()
     return Reply.ok("Close completed.")

@@ -23,8 +23,10 @@ async def store(session, cmd: Store) -> Reply:
     if not pairs:
         return Reply.ok("Store completed.")
     mailbox = view.mailbox
+    # RFC 4314 §4: flags the user may not change are silently left alone (as in Dovecot).
+    allowed = None if all(r in view.rights for r in "stw") else view.may_store
     changes = await mailbox.store_flags([uid for _seq, uid in pairs], cmd.mode, tuple(cmd.flags),
-                                        origin=session, unchanged_since=unchanged_since)
+                                        origin=session, unchanged_since=unchanged_since, allowed=allowed)
     changed = {uid for uid, _flags, _modseq in changes}
     modified = []
     if unchanged_since is not None:

@@ -245,3 +245,58 @@ class Copy(Command):
     sequence_set: SequenceSet = field(default_factory=lambda: SequenceSet(()))
     mailbox: str = ""
     move: bool = False
+
+
+# -- ACL (RFC 4314 §3) and METADATA (RFC 5464 §4) ----------------------------
+@dataclass(frozen=True, slots=True)
+class SetAcl(Command):
+    """``rights`` exactly as sent, with its "+" / "-" modifier if any; which
+    letters are rights is the handler's check (RFC 4314 §3.1: BAD)."""
+
+    mailbox: str = ""
+    identifier: str = ""
+    rights: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteAcl(Command):
+    mailbox: str = ""
+    identifier: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GetAcl(Command):
+    mailbox: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ListRights(Command):
+    mailbox: str = ""
+    identifier: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MyRights(Command):
+    mailbox: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GetMetadata(Command):
+    """``mailbox`` "" means the server. ``entries`` lower-cased, in the order
+    sent without repeats, each under ``/private`` or ``/shared`` (or one of
+    those roots); ``depth`` is "0", "1" or "infinity"; ``maxsize`` None when
+    not given."""
+
+    mailbox: str = ""
+    entries: tuple[str, ...] = ()
+    maxsize: int | None = None
+    depth: str = "0"
+
+
+@dataclass(frozen=True, slots=True)
+class SetMetadata(Command):
+    """``mailbox`` "" means the server. ``entries`` are (lower-cased entry,
+    value) pairs in the order sent; value None is NIL: remove the entry."""
+
+    mailbox: str = ""
+    entries: tuple[tuple[str, bytes | None], ...] = ()

@@ -2,8 +2,9 @@
 
 Owns the syntax of every client command the server knows, each written once
 below as a small function next to its grammar, plus the extension syntax of
-RFC 2971 (ID), 3502 (MULTIAPPEND), 3691 (UNSELECT), 4315 (UID EXPUNGE),
-4466 (raw select/fetch/store modifiers), 4959 (SASL-IR), 5161 (ENABLE) and
+RFC 2971 (ID), 3502 (MULTIAPPEND), 3691 (UNSELECT), 4314 §3 and §8 (ACL),
+4315 (UID EXPUNGE), 4466 (raw select/fetch/store modifiers, literal8),
+4959 (SASL-IR), 5161 (ENABLE), 5464 §3.2, §4.2, §4.3 and §5 (METADATA) and
 6851 (MOVE). It checks syntax only: whether a command is allowed in the
 session's state, or whether a capability is enabled, is the session's job.
 It never reads a socket or the disk and never waits: AUTHENTICATE
@@ -18,9 +19,9 @@ from typing import Callable
 
 from .commands import (
     Append, AppendMessage, Authenticate, Capability, Check, Close, Command, Copy, Create,
-    Delete, Enable, Expunge, Fetch, Id, Idle, List, Login, Logout, Namespace, Noop, Notify,
-    NotifyGroup, Rename,
-    Search, Select, StartTLS, Status, Store, Subscribe, Unselect,
+    Delete, DeleteAcl, Enable, Expunge, Fetch, GetAcl, GetMetadata, Id, Idle, List, ListRights,
+    Login, Logout, MyRights, Namespace, Noop, Notify, NotifyGroup, Rename, Search, Select,
+    SetAcl, SetMetadata, StartTLS, Status, Store, Subscribe, Unselect,
 )
 from .fetchatt import read_fetch_att, read_fetch_atts
 from .reader import TAG_CHARS, ParseError, Reader
@@ -35,6 +36,13 @@ _STORE_ITEM = re.compile(rb"([+-]?)FLAGS(\.SILENT)?", re.IGNORECASE)
 # RFC 4466 tagged-ext-label and tagged-ext-simple.
 _EXT_LABEL = re.compile(rb"[A-Za-z_.-][A-Za-z0-9_.:-]*")
 _EXT_SIMPLE = re.compile(rb"[0-9*:,$]+")
+# Entry names (RFC 5464 §3.2): printable ASCII without SP; §5 also forbids
+# "*" and "%", checked apart to say which one was found.
+_ENTRY_CHARS = re.compile(rb"[\x21-\x7e]*")
+_ENTRY_ROOTS = ("/private", "/shared")
+# The GETMETADATA options where RFC 5464's examples put them: after the mailbox.
+_LATE_METADATA_OPTIONS = re.compile(rb"\((?:MAXSIZE|DEPTH) ", re.IGNORECASE)
+_DEPTHS = frozenset({b"0", b"1", b"infinity"})
 
 Parse = Callable[[Reader, bytes, str], Command]
 
@@ -332,6 +340,141 @@ def _append(reader: Reader, tag: bytes, name: str) -> Append:
             return Append(tag, name, mailbox, tuple(messages))
 
 
+# -- ACL (RFC 4314 §3, §8) and METADATA (RFC 5464 §4, §5) --------------------------
+def _identifier(reader: Reader) -> str:
+    """An ACL identifier: an astring in UTF-8. RFC 4314 §3 wants BAD for one
+    that SASLprep rejects or makes empty; control characters are among those."""
+    raw = reader.astring()
+    if not raw:
+        raise reader.error("Empty identifier")
+    try:
+        identifier = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise reader.error("Identifier is not valid UTF-8") from None
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in identifier):
+        raise reader.error("Identifier contains control characters")
+    return identifier
+
+
+def _rights(reader: Reader) -> str:
+    """``mod-rights``: kept as sent; which letters are rights is the handler's check."""
+    raw = reader.astring()
+    if not raw.isascii():
+        raise reader.error("Invalid rights")
+    return raw.decode("ascii")
+
+
+def _setacl(reader: Reader, tag: bytes, name: str) -> SetAcl:
+    """``SETACL SP mailbox SP identifier SP mod-rights``."""
+    mailbox, identifier, rights = _arguments(reader, Reader.mailbox, _identifier, _rights)
+    return SetAcl(tag, name, mailbox, identifier, rights)
+
+
+def _mailbox_identifier(cls: type[Command]) -> Parse:
+    """``DELETEACL`` / ``LISTRIGHTS``: ``SP mailbox SP identifier``."""
+    def parse(reader: Reader, tag: bytes, name: str) -> Command:
+        mailbox, identifier = _arguments(reader, Reader.mailbox, _identifier)
+        return cls(tag, name, mailbox, identifier)
+    return parse
+
+
+def _metadata_entry(reader: Reader, root_ok: bool = False) -> str:
+    """An entry name (RFC 5464 §3.2), lower-cased since entry names are
+    case-insensitive. ``root_ok`` lets ``/private`` and ``/shared`` themselves
+    through: GETMETADATA with DEPTH may ask for everything below them."""
+    raw = reader.astring()
+    if not _ENTRY_CHARS.fullmatch(raw):
+        raise reader.error("Entry name may contain only printable ASCII characters")
+    entry = raw.decode("ascii").lower()
+    for wildcard in "*%":
+        if wildcard in entry:
+            raise reader.error(f"Entry name can't contain '{wildcard}'")
+    if "//" in entry:
+        raise reader.error("Entry name can't contain consecutive '/'")
+    if entry.endswith("/"):
+        raise reader.error("Entry name can't end with '/'")
+    if entry in _ENTRY_ROOTS:
+        if not root_ok:
+            raise reader.error("Entry name must name an entry below /private or /shared")
+    elif not entry.startswith(tuple(root + "/" for root in _ENTRY_ROOTS)):
+        raise reader.error("Entry name must begin with /private or /shared")
+    return entry
+
+
+def _metadata_value(reader: Reader) -> bytes | None:
+    """``nstring / literal8``. A literal8 (RFC 4466: ``~{n}`` or ``~{n+}``) is
+    framed like any literal, so only its ``~`` is new here; its bytes may be
+    any octets, NUL included."""
+    if reader.peek(2) == b"~{":
+        reader.pos += 1
+        return reader.literal()
+    return reader.nstring()
+
+
+def _getmetadata_options(reader: Reader) -> tuple[int | None, str]:
+    """``"(" option *(SP option) ")"``: (MAXSIZE or None, DEPTH), each given at most once."""
+    maxsize: list[int] = []
+    depth: list[str] = []
+
+    def option(r: Reader) -> None:
+        word = r.keyword()
+        values = {"MAXSIZE": maxsize, "DEPTH": depth}.get(word)
+        if values is None:
+            raise r.error(f"Unknown GETMETADATA option {word[:40]}")
+        if values:
+            raise r.error(f"Duplicate GETMETADATA option {word}")
+        r.sp()
+        if word == "MAXSIZE":
+            maxsize.append(r.number())
+            return
+        value = r.astring().lower()
+        if value not in _DEPTHS:
+            raise r.error("Invalid DEPTH: expected 0, 1 or infinity")
+        depth.append(value.decode("ascii"))
+
+    reader.paren_list(option, allow_empty=False)
+    return (maxsize[0] if maxsize else None), (depth[0] if depth else "0")
+
+
+def _getmetadata(reader: Reader, tag: bytes, name: str) -> GetMetadata:
+    """``GETMETADATA [SP options] SP mailbox SP entries`` (RFC 5464 §5), entries
+    one entry or a parenthesized list. The options are also read after the
+    mailbox, where the examples of §4.2.1 and §4.2.2 put them (as Cyrus does)."""
+    reader.sp()
+    options: tuple[int | None, str] | None = None
+    if reader.peek() == b"(":
+        options = _getmetadata_options(reader)
+        reader.sp()
+    mailbox = reader.mailbox()
+    reader.sp()
+    if options is None and _LATE_METADATA_OPTIONS.match(reader.data, reader.pos):
+        options = _getmetadata_options(reader)
+        reader.sp()
+    maxsize, depth = options or (None, "0")
+
+    def entry(r: Reader) -> str:
+        return _metadata_entry(r, root_ok=True)
+    if reader.peek() == b"(":
+        entries = reader.paren_list(entry, allow_empty=False)
+    else:
+        entries = [entry(reader)]
+    return GetMetadata(tag, name, mailbox, tuple(dict.fromkeys(entries)), maxsize, depth)
+
+
+def _setmetadata(reader: Reader, tag: bytes, name: str) -> SetMetadata:
+    """``SETMETADATA SP mailbox SP "(" entry SP value *(SP entry SP value) ")"``."""
+    reader.sp()
+    mailbox = reader.mailbox()
+    reader.sp()
+
+    def entry_value(r: Reader) -> tuple[str, bytes | None]:
+        entry = _metadata_entry(r)
+        r.sp()
+        return entry, _metadata_value(r)
+    entries = reader.paren_list(entry_value, allow_empty=False)
+    return SetMetadata(tag, name, mailbox, tuple(entries))
+
+
 # -- selected ----------------------------------------------------------------------
 def _expunge(reader: Reader, tag: bytes, name: str, uid: bool = False) -> Expunge:
     if not uid:
@@ -436,6 +579,13 @@ _COMMANDS: dict[str, Parse] = {
     "NOTIFY": _notify,
     "STATUS": _status,
     "APPEND": _append,
+    "SETACL": _setacl,
+    "DELETEACL": _mailbox_identifier(DeleteAcl),
+    "GETACL": _one_mailbox(GetAcl),
+    "LISTRIGHTS": _mailbox_identifier(ListRights),
+    "MYRIGHTS": _one_mailbox(MyRights),
+    "GETMETADATA": _getmetadata,
+    "SETMETADATA": _setmetadata,
     "IDLE": _no_arguments(Idle),
     "CHECK": _no_arguments(Check),
     "CLOSE": _no_arguments(Close),

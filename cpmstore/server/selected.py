@@ -26,10 +26,11 @@ CPM_FLAGS = ("\\read-report-sent",)
 
 
 class SelectedView:
-    def __init__(self, session, mailbox, readonly: bool) -> None:
+    def __init__(self, session, mailbox, readonly: bool, rights: frozenset[str] = frozenset("lrswipkxtea")) -> None:
         self.session = session
         self.mailbox = mailbox
         self.readonly = readonly
+        self.rights = rights  # the user's ACL rights on the folder (RFC 4314), kept current
         self.uids = array("L", mailbox.uids)
         # EXAMINE shows \\Recent but leaves it for the next SELECT (RFC 3501 §6.3.2).
         claim = mailbox.peek_recent if readonly else mailbox.claim_recent
@@ -41,7 +42,8 @@ class SelectedView:
         self._flags: dict[int, tuple[frozenset, int]] = {}
         self.announced: list[int] = []
         self.gone = False  # the folder was deleted under this session  # UIDs told by EXISTS, for NOTIFY's MessageNew fetch
-        self._unsubscribe = session.account.bus.subscribe(self._on_change)
+        # The owner's bus: a folder shared by another user changes live too.
+        self._unsubscribe = mailbox.account.bus.subscribe(self._on_change)
 
     def close(self) -> None:
         self._unsubscribe()
@@ -123,13 +125,18 @@ class SelectedView:
 
     def flags_response(self) -> list[bytes]:
         flags = list(SYSTEM_FLAGS) + list(CPM_FLAGS) + sorted(self.keywords)
-        permanent = flags + ["\\*"]
+        permanent = [flag for flag in flags + ["\\*"] if self.may_store(flag)]
         lines = [wire.untagged(b"FLAGS " + wire.flag_list(flags))]
-        if self.readonly:
+        if self.readonly or not permanent:
             lines.append(wire.untagged_status(b"OK", "No permanent flags permitted.", b"PERMANENTFLAGS ()"))
         else:
             lines.append(wire.untagged_status(b"OK", "Flags permitted.", b"PERMANENTFLAGS " + wire.flag_list(permanent)))
         return lines
+
+    def may_store(self, flag: str) -> bool:
+        """RFC 4314 §4: \\Seen needs s, \\Deleted t, every other flag w."""
+        need = {"\\Seen": "s", "\\Deleted": "t"}.get(flag, "w")
+        return need in self.rights
 
     def note_keywords(self, flags) -> list[bytes]:
         """New keywords extend FLAGS; announce the new list (as Dovecot does)."""
@@ -153,6 +160,10 @@ class SelectedView:
             for uid, flags, modseq in change.changes:
                 self._flags[uid] = (flags, modseq)
         elif isinstance(change, MailboxChanged):
+            if change.kind == "acl":
+                # Rights are checked per command from here on (RFC 4314 §4).
+                self.rights = self.mailbox.account.rights_by_id(self.mailbox.id, self.session.user)
+                return
             if change.kind != "deleted":
                 return
             self.gone = True

@@ -60,7 +60,8 @@ class Session:
         else:
             caps += [b"NAMESPACE", b"UNSELECT", b"CHILDREN", b"UIDPLUS", b"MOVE", b"MULTIAPPEND",
                      b"APPENDLIMIT=%d" % self.context.config.limits.max_literal_bytes,
-                     b"CONDSTORE", b"QRESYNC", b"LIST-EXTENDED", b"LIST-STATUS", b"NOTIFY"]
+                     b"CONDSTORE", b"QRESYNC", b"LIST-EXTENDED", b"LIST-STATUS", b"NOTIFY",
+                     b"ACL", b"RIGHTS=texk", b"METADATA", b"METADATA-SERVER"]
         return caps
 
     def greeting(self) -> bytes:

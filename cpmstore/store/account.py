@@ -22,10 +22,11 @@ from datetime import datetime
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from ..errors import InvalidMailboxName, MailboxExists, NoSuchMailbox
+from ..auth.acl import ALL_RIGHTS, apply_deleteacl, apply_setacl, rights_of
+from ..errors import IMAPError, InvalidMailboxName, MailboxExists, NoSuchMailbox
 from ..mime.analysis import analyze, normalize_line_endings
 from . import maildir
-from .changes import ChangeBus, FlagsChanged, MailboxChanged, MessagesAdded, MessagesExpunged
+from .changes import ChangeBus, FlagsChanged, MailboxChanged, MessagesAdded, MessagesExpunged, MetadataChanged
 from .index import Index, NewRow
 from .interfaces import AppendResult, CopyResult, IAccount, MailboxInfo, MailboxStatus, MessageMeta
 from .mailbox import FolderState, Mailbox
@@ -33,6 +34,7 @@ from .names import (
     INBOX, apply_flags, flags_to_text, in_subtree, normalize_name, parents_of, text_to_flags, validate_flags,
 )
 from .schema import CPM_FIELDS
+from .shares import Shares, lookup_identifiers
 from .workers import UserQueue, Workers
 
 log = Logger()
@@ -72,8 +74,10 @@ def local_now() -> datetime:
 
 @implementer(IAccount)
 class Account:
-    def __init__(self, username: str, user_dir: str, index: Index, workers: Workers) -> None:
+    def __init__(self, username: str, user_dir: str, index: Index, workers: Workers,
+                 shares: Shares | None = None) -> None:
         self.username = username
+        self.shares = shares
         self.user_dir = user_dir
         self.index = index
         self.workers = workers
@@ -83,6 +87,10 @@ class Account:
         # UIDs added to folders nobody has open yet: \Recent once one is opened.
         self._pending_recent: dict[int, set[int]] = {}
         self._interned: dict[frozenset[str], frozenset[str]] = {}
+        # Folder ids by name and stored ACLs, read once and kept current, so
+        # that checking a right on every command costs no index query.
+        self._ids: dict[str, int] | None = None
+        self._acls: dict[int, dict[str, str]] = {}
 
     def intern(self, flags: frozenset[str]) -> frozenset[str]:
         return self._interned.setdefault(flags, flags)
@@ -100,6 +108,7 @@ class Account:
     async def create_mailbox(self, name: str) -> MailboxInfo:
         name = normalize_name(name)
         created = await self.queue.run(self._create_sync, name)
+        self._ids = None
         for info in created:
             self.bus.publish(MailboxChanged("created", info.id, info.name))
         return created[-1]
@@ -122,6 +131,11 @@ class Account:
             if info is None:
                 uid_validity = self.index.new_uid_validity()
                 mailbox_id = self.index.insert_mailbox(each, uid_validity, self.index.next_modseqs())
+                # A new folder starts with its parent's ACL, as in Dovecot, so
+                # that a shared tree stays shared as it grows (RFC 4314 §3 leaves it open).
+                parent = self.index.mailbox(each.rpartition("/")[0]) if "/" in each else None
+                if parent is not None:
+                    self.index.set_acl(mailbox_id, self.index.acl(parent.id))
                 # The directory before the commit: a crash leaves an empty
                 # directory without a row, which the next start removes.
                 maildir.make_mailbox_dir(self.user_dir, mailbox_id, maildir.MailboxFile(each, uid_validity))
@@ -134,6 +148,7 @@ class Account:
         if name == INBOX:
             raise InvalidMailboxName("INBOX can't be deleted.")
         info = await self.queue.run(self._delete_sync, name)
+        self._ids = None
         self._pending_recent.pop(info.id, None)
         mailbox = self._open.pop(info.id, None)
         if mailbox is not None:
@@ -158,12 +173,14 @@ class Account:
             raise
         if away is not None:
             maildir.remove_tree(away)
+        self._update_shares()
         return info
 
     async def rename_mailbox(self, old: str, new: str) -> None:
         old, new = normalize_name(old), normalize_name(new)
         async with self.queue:
             result = await self.workers.run(self._rename_sync, old, new)
+            self._ids = None
             for info in result.created:
                 self.bus.publish(MailboxChanged("created", info.id, info.name))
             for mailbox_id, old_name, new_name in result.renamed:
@@ -285,6 +302,105 @@ class Account:
             state.uniques.append(maildir.unique_of(filename))
             state.sizes.append(int(filename.rpartition("=")[2]))
         return info, state
+
+    # -- access control (RFC 4314) ----------------------------------------------------
+    async def load_access(self) -> None:
+        """Read folder ids and ACLs once; afterwards ``rights_on`` answers from memory."""
+        if self._ids is None:
+            ids, acls = await self.queue.run(self._access_sync)
+            self._ids, self._acls = ids, acls
+
+    def _access_sync(self) -> tuple[dict[str, int], dict[int, dict[str, str]]]:
+        return {m.name: m.id for m in self.index.mailboxes()}, self.index.acls()
+
+    def folder_names(self) -> list[str]:
+        """Every folder name (after ``load_access``)."""
+        return sorted(self._ids or ())
+
+    def rights_on(self, name: str, user: str) -> frozenset[str] | None:
+        """``user``'s rights on folder ``name``, None when there is no such
+        folder (after ``load_access``)."""
+        mailbox_id = (self._ids or {}).get(normalize_name(name))
+        if mailbox_id is None:
+            return None
+        return rights_of(self._acls.get(mailbox_id, {}), self.username, user)
+
+    def rights_by_id(self, mailbox_id: int, user: str) -> frozenset[str]:
+        return rights_of(self._acls.get(mailbox_id, {}), self.username, user)
+
+    def stored_acl(self, name: str) -> dict[str, str]:
+        mailbox_id = (self._ids or {}).get(normalize_name(name))
+        if mailbox_id is None:
+            raise NoSuchMailbox()
+        return dict(self._acls.get(mailbox_id, {}))
+
+    async def set_acl(self, name: str, identifier: str, mod_rights: str) -> None:
+        def change(acl: dict[str, str]) -> dict[str, str]:
+            if identifier == self.username and identifier not in acl:
+                # "+x" or "-x" on the owner starts from the owner's implicit rights.
+                acl = {**acl, identifier: ALL_RIGHTS}
+            return apply_setacl(acl, identifier, mod_rights)
+        await self._change_acl(name, change)
+
+    async def delete_acl(self, name: str, identifier: str) -> None:
+        await self._change_acl(name, lambda acl: apply_deleteacl(acl, identifier))
+
+    async def _change_acl(self, name: str, change) -> None:
+        name = normalize_name(name)
+        async with self.queue:
+            info, acl = await self.workers.run(self._change_acl_sync, name, change)
+            self._acls[info.id] = acl
+            self.bus.publish(MailboxChanged("acl", info.id, info.name))
+
+    def _change_acl_sync(self, name: str, change) -> tuple[MailboxInfo, dict[str, str]]:
+        with self.index.transaction():
+            info = self._info(name)
+            acl = change(self.index.acl(info.id))
+            self.index.set_acl(info.id, acl)
+        self._update_shares()
+        return info, acl
+
+    def _update_shares(self) -> None:
+        """After the commit (worker thread): who may now find this user's folders."""
+        if self.shares is not None:
+            rows = [(identifier, rights) for acl in self.index.acls().values() for identifier, rights in acl.items()]
+            self.shares.set(self.username, lookup_identifiers(self.username, rows))
+
+    # -- metadata (RFC 5464) -------------------------------------------------------------
+    async def get_metadata(self, name: str | None, user: str) -> dict[str, bytes]:
+        """The /shared entries and ``user``'s /private entries of folder ``name``
+        (of the server when None), by lower-case entry name."""
+        return await self.queue.run(self._get_metadata_sync, name, user)
+
+    def _get_metadata_sync(self, name: str | None, user: str) -> dict[str, bytes]:
+        mailbox_id = 0 if name is None else self._info(normalize_name(name)).id
+        rows = self.index.metadata(mailbox_id, ("", user))
+        return {entry: value for (owner, entry), value in rows.items()
+                if (owner == "") == entry.startswith("/shared")}
+
+    async def set_metadata(self, name: str | None, user: str, changes: list[tuple[str, bytes | None]],
+                           max_entries: int) -> None:
+        """Set (or with a None value remove) entries, all or none. More than
+        ``max_entries`` entries per folder and owner: ``[METADATA TOOMANY]``."""
+        async with self.queue:
+            mailbox_id, shown, owners = await self.workers.run(self._set_metadata_sync, name, user, changes, max_entries)
+            for owner, entries in owners.items():
+                self.bus.publish(MetadataChanged(mailbox_id, shown, tuple(entries), owner))
+
+    def _set_metadata_sync(self, name: str | None, user: str, changes: list[tuple[str, bytes | None]],
+                           max_entries: int) -> tuple[int, str, dict[str, list[str]]]:
+        rows = [("" if entry.startswith("/shared") else user, entry, value) for entry, value in changes]
+        with self.index.transaction():
+            info = None if name is None else self._info(normalize_name(name))
+            mailbox_id = 0 if info is None else info.id
+            self.index.set_metadata(mailbox_id, rows)
+            for owner in {owner for owner, _, _ in rows}:
+                if self.index.metadata_count(mailbox_id, owner) > max_entries:
+                    raise IMAPError("Too many metadata entries.", b"METADATA TOOMANY")
+        owners: dict[str, list[str]] = {}
+        for owner, entry, _ in rows:
+            owners.setdefault(owner, []).append(entry)
+        return mailbox_id, "" if info is None else info.name, owners
 
     # -- messages ----------------------------------------------------------------
     async def append(self, name: str, messages: list[tuple[bytes, tuple[str, ...], datetime | None]]) -> AppendResult:
@@ -411,7 +527,7 @@ class Account:
             self.bus.publish(MessagesExpunged(moved.source_id, tuple(moved.source_uids), moved.expunge_modseq, origin))
 
     async def store_flags(self, mailbox: Mailbox, uids: list[int], mode: str, flags: tuple[str, ...], origin: object = None,
-                          unchanged_since: int | None = None) -> list[tuple[int, frozenset[str], int]]:
+                          unchanged_since: int | None = None, allowed=None) -> list[tuple[int, frozenset[str], int]]:
         flags = validate_flags(flags)
         async with self.queue:
             plan: list[tuple[int, frozenset[str]]] = []
@@ -420,6 +536,9 @@ class Account:
                 if uid in mailbox and (unchanged_since is None or mailbox.modseq_of(uid) <= unchanged_since):
                     current = mailbox.flags_of(uid)
                     new = apply_flags(current, mode, flags)
+                    if allowed is not None:
+                        # Flags the user has no right to change keep their value (RFC 4314 §4).
+                        new = frozenset({f for f in new if allowed(f)} | {f for f in current if not allowed(f)})
                     if new != current:
                         plan.append((uid, self.intern(new)))
             if not plan or mailbox.deleted:

@@ -41,13 +41,25 @@ class MessagesExpunged:
 class MailboxChanged:
     """A folder was created, deleted or renamed (``kind``), or its subscription changed."""
 
-    kind: str  # "created" | "deleted" | "renamed" | "subscribed" | "unsubscribed"
+    kind: str  # "created" | "deleted" | "renamed" | "subscribed" | "unsubscribed" | "acl"
     mailbox_id: int
     name: str
     old_name: str | None = None
 
 
-Change = MessagesAdded | FlagsChanged | MessagesExpunged | MailboxChanged
+@dataclass(frozen=True, slots=True)
+class MetadataChanged:
+    """METADATA entries were set or removed (RFC 5464): on a folder, or on the
+    server when ``mailbox_id`` is 0. ``owner`` is the user whose /private
+    entries changed, or "" for /shared entries."""
+
+    mailbox_id: int
+    name: str
+    entries: tuple[str, ...]
+    owner: str = ""
+
+
+Change = MessagesAdded | FlagsChanged | MessagesExpunged | MailboxChanged | MetadataChanged
 
 
 class ChangeBus:

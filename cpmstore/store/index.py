@@ -167,6 +167,50 @@ class Index:
             sql = "DELETE FROM subscriptions WHERE name = ?"
         return self.connection.execute(sql, (name,)).rowcount > 0
 
+    # -- access control (RFC 4314) and metadata (RFC 5464) ---------------------
+    def acls(self) -> dict[int, dict[str, str]]:
+        """Every folder's stored ACL: mailbox id -> identifier -> rights."""
+        result: dict[int, dict[str, str]] = {}
+        for mailbox_id, identifier, rights in self.connection.execute("SELECT mailbox_id, identifier, rights FROM acl ORDER BY rowid"):
+            result.setdefault(mailbox_id, {})[identifier] = rights
+        return result
+
+    def acl(self, mailbox_id: int) -> dict[str, str]:
+        rows = self.connection.execute("SELECT identifier, rights FROM acl WHERE mailbox_id = ? ORDER BY rowid", (mailbox_id,))
+        return dict(rows.fetchall())
+
+    def set_acl(self, mailbox_id: int, acl: dict[str, str]) -> None:
+        self.connection.execute("DELETE FROM acl WHERE mailbox_id = ?", (mailbox_id,))
+        self.connection.executemany(
+            "INSERT INTO acl (mailbox_id, identifier, rights) VALUES (?, ?, ?)",
+            [(mailbox_id, identifier, rights) for identifier, rights in acl.items()],
+        )
+
+    def metadata(self, mailbox_id: int, owners: tuple[str, ...]) -> dict[tuple[str, str], bytes]:
+        """(owner, entry) -> value of one folder's (or the server's, id 0) entries of ``owners``."""
+        marks = ", ".join("?" * len(owners))
+        rows = self.connection.execute(
+            f"SELECT owner, entry, value FROM metadata WHERE mailbox_id = ? AND owner IN ({marks})",
+            (mailbox_id, *owners),
+        )
+        return {(owner, entry): bytes(value) for owner, entry, value in rows}
+
+    def set_metadata(self, mailbox_id: int, changes: list[tuple[str, str, bytes | None]]) -> None:
+        """(owner, entry, value) each; a None value removes the entry."""
+        for owner, entry, value in changes:
+            if value is None:
+                self.connection.execute(
+                    "DELETE FROM metadata WHERE mailbox_id = ? AND owner = ? AND entry = ?", (mailbox_id, owner, entry)
+                )
+            else:
+                self.connection.execute(
+                    "INSERT OR REPLACE INTO metadata (mailbox_id, owner, entry, value) VALUES (?, ?, ?, ?)",
+                    (mailbox_id, owner, entry, value),
+                )
+
+    def metadata_count(self, mailbox_id: int, owner: str) -> int:
+        return self._one("SELECT count(*) FROM metadata WHERE mailbox_id = ? AND owner = ?", (mailbox_id, owner))[0]
+
     # -- messages ------------------------------------------------------------
     def load_state(self, mailbox_id: int) -> list[tuple[int, int, str, str]]:
         """(uid, modseq, flags, filename) of every message, by UID: the one bulk

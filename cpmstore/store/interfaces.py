@@ -166,8 +166,9 @@ class IMailbox(Interface):
         """The message file, for streaming; valid while ``uid`` is present."""
 
     async def store_flags(uids: list[int], mode: str, flags: tuple[str, ...], origin: object = None,
-                          unchanged_since: int | None = None) -> list[tuple[int, frozenset[str], int]]:
+                          unchanged_since: int | None = None, allowed=None) -> list[tuple[int, frozenset[str], int]]:
         """mode "+", "-" or "": change flags, one new MODSEQ per changed message.
+        ``allowed(flag)`` False keeps that flag as it is (ACL rights, RFC 4314 §4).
         With ``unchanged_since``, messages whose MODSEQ is above it are left
         alone (checked under the same lock as the write, RFC 7162 §3.1.3).
         Returns (uid, new flags, modseq) for every message that changed."""

@@ -61,6 +61,11 @@ class Mailbox:
         self.highest_modseq = info.highest_modseq
         self.deleted = False
 
+    @property
+    def account(self) -> "Account":
+        """The owner's store: its bus carries this folder's changes."""
+        return self._account
+
     # -- reads (reactor thread, no I/O) ---------------------------------------
     @property
     def uids(self) -> array:
@@ -121,8 +126,8 @@ class Mailbox:
             raise KeyError(uid) from None
 
     async def store_flags(self, uids: list[int], mode: str, flags: tuple[str, ...], origin: object = None,
-                          unchanged_since: int | None = None) -> list[tuple[int, frozenset[str], int]]:
-        return await self._account.store_flags(self, uids, mode, flags, origin, unchanged_since)
+                          unchanged_since: int | None = None, allowed=None) -> list[tuple[int, frozenset[str], int]]:
+        return await self._account.store_flags(self, uids, mode, flags, origin, unchanged_since, allowed)
 
     async def expunge(self, uids: list[int] | None = None, origin: object = None) -> list[int]:
         return await self._account.expunge(self, uids, origin)

@@ -94,7 +94,21 @@ CREATE TABLE urlauth_keys (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+# METADATA (RFC 5464 §3.3): a /private entry belongs to one user, also on a
+# folder shared with them, so the key gains that user ('' for /shared). The v1
+# table was never written to.
+_V2 = """
+DROP TABLE metadata;
+CREATE TABLE metadata (
+    mailbox_id INTEGER NOT NULL,            -- 0 for server entries
+    owner TEXT NOT NULL,                    -- the user of a /private entry, '' for /shared
+    entry TEXT NOT NULL,                    -- lower case, e.g. /shared/comment
+    value BLOB NOT NULL,
+    PRIMARY KEY (mailbox_id, owner, entry)
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 
 
 def connect(path: str) -> sqlite3.Connection:

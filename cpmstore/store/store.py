@@ -17,7 +17,8 @@ from zope.interface import implementer
 
 from .account import Account
 from .interfaces import IStore
-from .rebuild import open_index
+from .rebuild import INDEX_FILE, open_index
+from .shares import Shares
 from .workers import Workers
 
 
@@ -38,6 +39,7 @@ class MaildirStore:
         self.workers = Workers(reactor, max_threads)
         self._accounts: dict[str, Account] = {}
         self._opening = DeferredLock()
+        self._shares: Shares | None = None
 
     def user_dir(self, username: str) -> str:
         return os.path.join(self.data_dir, "users", user_dir_name(username))
@@ -49,15 +51,38 @@ class MaildirStore:
         async with self._opening:
             account = self._accounts.get(username)
             if account is None:
+                if self._shares is None:
+                    self._shares = await self.workers.run(Shares, self.data_dir)
                 user_dir = self.user_dir(username)
                 index = await self.workers.run(open_index, user_dir)
-                account = Account(username, user_dir, index, self.workers)
+                account = Account(username, user_dir, index, self.workers, self._shares)
                 self._accounts[username] = account
         return account
+
+    async def existing_account(self, username: str) -> Account | None:
+        """The store of a user who has one already; None otherwise (another
+        user's namespace must never create a store for a name someone typed)."""
+        account = self._accounts.get(username)
+        if account is not None:
+            return account
+        try:
+            path = os.path.join(self.user_dir(username), INDEX_FILE)
+        except ValueError:
+            return None
+        if not await self.workers.run(os.path.exists, path):
+            return None
+        return await self.account(username)
+
+    def sharing_with(self, username: str) -> list[str]:
+        """Users whose ACLs may let ``username`` see some of their folders."""
+        return self._shares.owners_for(username) if self._shares is not None else []
 
     async def close(self) -> None:
         for account in list(self._accounts.values()):
             async with account.queue:
                 await self.workers.run(account.index.close)
         self._accounts.clear()
+        if self._shares is not None:
+            await self.workers.run(self._shares.close)
+            self._shares = None
         self.workers.stop()

@@ -21,7 +21,7 @@ async def test_rfc3501_7_1_1_greeting_names_capabilities(server):
             S: * CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE AUTH=PLAIN
             S: a1 OK Capability completed.
             C: a2 LOGIN user1 pass
-            S: a2 OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE MULTIAPPEND APPENDLIMIT=... CONDSTORE QRESYNC LIST-EXTENDED LIST-STATUS NOTIFY] Logged in
+            S: a2 OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE MULTIAPPEND APPENDLIMIT=... CONDSTORE QRESYNC LIST-EXTENDED LIST-STATUS NOTIFY ACL RIGHTS=texk METADATA METADATA-SERVER] Logged in
             C: a3 LOGOUT
             S: * BYE Logging out
             S: a3 OK Logout completed.
@@ -205,7 +205,7 @@ async def test_rfc2971_id_and_rfc2342_namespace(server):
             C: a2 LOGIN user1 pass
             S: a2 OK ...
             C: a3 NAMESPACE
-            S: * NAMESPACE (("" "/")) NIL NIL
+            S: * NAMESPACE (("" "/")) (("Other Users/" "/")) NIL
             S: a3 OK Namespace completed.
             C: a4 ENABLE CONDSTORE X-UNKNOWN
             S: * ENABLED CONDSTORE
