@@ -13,13 +13,14 @@ RFC 5465 §5.8 says, rather than holding memory without limit.
 from __future__ import annotations
 
 from ..errors import BadCommand, IMAPError
-from ..commands.mailbox import list_line, status_line as mailbox_status_line
+from ..commands.mailbox import encode_name, list_line, status_line as mailbox_status_line
 from ..imap import mutf7
 from ..imap import response as wire
 from ..imap.commands import Notify, NotifyGroup
-from ..store.changes import FlagsChanged, MailboxChanged, MessagesAdded, MessagesExpunged
+from ..store.changes import FlagsChanged, MailboxChanged, MessagesAdded, MessagesExpunged, MetadataChanged
 
-SUPPORTED = ("MessageNew", "MessageExpunge", "FlagChange", "MailboxName", "SubscriptionChange")
+SUPPORTED = ("MessageNew", "MessageExpunge", "FlagChange", "MailboxName", "SubscriptionChange",
+             "MailboxMetadataChange", "ServerMetadataChange")
 _MESSAGE_EVENTS = frozenset({"MessageNew", "MessageExpunge", "FlagChange", "AnnotationChange"})
 _SELECTED = frozenset({"selected", "selected-delayed"})
 # Mail delivery puts messages in INBOX, and the CPM network deposits
@@ -104,6 +105,8 @@ class Notifier:
             return
         if isinstance(change, MailboxChanged):
             self._mailbox_changed(change)
+        elif isinstance(change, MetadataChanged):
+            self._metadata_changed(change)
         else:
             selected = self.session.selected
             if selected is not None and change.mailbox_id == selected.mailbox.id:
@@ -142,11 +145,31 @@ class Notifier:
             return
         if kind == "deleted":
             self._lines.append(_list_line(b"\\NonExistent", name))
+        elif kind == "acl":
+            # RFC 5465 §5.4: an ACL change may make a mailbox appear or vanish for this user.
+            rights = self.session.account.rights_by_id(change.mailbox_id, self.session.user)
+            self._lines.append(_list_line(b"" if "l" in rights else b"\\NonExistent", name))
         elif kind == "renamed":
             old = wire.string(mutf7.encode(change.old_name or ""))
             self._lines.append(_list_line(b"", name)[:-2] + b' ("OLDNAME" (' + old + b"))\r\n")
         else:
             self._lines.append(_list_line(b"", name))
+
+    def _metadata_changed(self, change: MetadataChanged) -> None:
+        """RFC 5465 §5.9-§5.10, RFC 5464 §4.4.2: an unsolicited METADATA
+        naming the entries that changed (not their values)."""
+        if change.owner not in ("", self.session.user):
+            return  # another user's /private entries
+        if change.mailbox_id == 0:
+            if not any("ServerMetadataChange" in g.events for g in self.groups):
+                return
+            name = ""
+        else:
+            name = self.names.get(change.mailbox_id)
+            if name is None or "MailboxMetadataChange" not in self.events_for(name):
+                return
+        entries = b" ".join(wire.astring(entry.encode()) for entry in change.entries)
+        self._lines.append(wire.untagged(b"METADATA " + encode_name(name) + b" " + entries))
 
     def _overflow(self) -> None:
         self.overflowed = True

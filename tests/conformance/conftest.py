@@ -3,8 +3,10 @@ it needs the reference Dovecot on 127.0.0.1:10143, which the normal suite
 must not depend on. Unset, nothing here is collected (not skipped).
 
 Fixtures: ``cpmstore_port`` starts the real server in-process on port 0 with
-users user1..user5 / pass; ``dovecot`` fails clearly if the reference server
-is not reachable; ``run_id`` is this run's unique folder-prefix stem."""
+users user1..user5 / pass and the other users' namespace named ``shared`` as
+in the reference Dovecot (``shared/user3/Box``); ``dovecot`` fails clearly if
+the reference server is not reachable; ``run_id`` is this run's unique
+folder-prefix stem."""
 
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ def dovecot() -> tuple[str, int]:
 
 @pytest_twisted.async_yield_fixture
 async def cpmstore_port(tmp_path, users_file):
-    config = make_config(tmp_path / "data", users_file=users_file,
+    config = make_config(tmp_path / "data", users_file=users_file, other_users_prefix="shared",
                          limits=LimitsConfig(login_failure_delay=0.0))
     server = await start_server(config, reactor)
     yield server.ports[0].getHost().port

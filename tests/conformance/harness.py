@@ -32,8 +32,13 @@ from types import ModuleType
 from typing import Any
 
 DOVECOT = ("127.0.0.1", 10143)
+# One pair of logins on both servers, so that user names in answers (ACL
+# identifiers, "shared/user3/..." in the other users' namespace) are equal
+# without rewriting: {user} owns the scenario's folders, {user2} is the other
+# user an ACL scenario shares them with.
 DOVECOT_USER = "user3"
-CPMSTORE_USER = "user1"
+CPMSTORE_USER = "user3"
+SECOND_USER = "user4"
 PASSWORD = "pass"
 
 
@@ -129,10 +134,11 @@ class Run:
 
 
 def expand(command: bytes, user: str, box: str) -> bytes:
-    """``{box}``, ``{user}`` and ``{plain}`` (a SASL PLAIN response for the
-    user, RFC 4616) filled in for one server."""
+    """``{box}``, ``{user}``, ``{user2}`` (``SECOND_USER``) and ``{plain}`` (a
+    SASL PLAIN response for the user, RFC 4616) filled in for one server."""
     plain = base64.b64encode(b"\0" + user.encode() + b"\0" + PASSWORD.encode())
-    return command.replace(b"{box}", box.encode()).replace(b"{user}", user.encode()).replace(b"{plain}", plain)
+    return (command.replace(b"{box}", box.encode()).replace(b"{user}", user.encode())
+            .replace(b"{user2}", SECOND_USER.encode()).replace(b"{plain}", plain))
 
 
 def run_script(address: tuple[str, int], user: str, box: str, script: list[Step]) -> list[list[bytes]]:
@@ -156,7 +162,13 @@ def run_script(address: tuple[str, int], user: str, box: str, script: list[Step]
 
 
 def cleanup(address: tuple[str, int], user: str, box: str) -> None:
-    """Delete every folder under the run's prefix, children first."""
+    """Delete every folder under the run's prefix, children first, of
+    ``user`` and of ``SECOND_USER`` (ACL scenarios make folders as both)."""
+    for login in dict.fromkeys((user, SECOND_USER)):
+        _cleanup_one(address, login, box)
+
+
+def _cleanup_one(address: tuple[str, int], user: str, box: str) -> None:
     conn = Connection(address)
     try:
         conn.read_line()
@@ -389,6 +401,32 @@ def normalize_line(line: bytes, box: str) -> Any:
         return ("*", tokens[1], "FETCH", _fetch(tokens[3] if isinstance(tokens[3], list) else []))
     if kind == "VANISHED":
         return ("*", "VANISHED", *tokens[2:])
+    if kind in ("ACL", "MYRIGHTS", "LISTRIGHTS"):
+        return _rights_response(kind, tokens)
+    if kind == "METADATA" and len(tokens) == 4 and isinstance(tokens[3], list) and len(tokens[3]) % 2 == 0:
+        # RFC 5464 §4.4.1: entry-value pairs in no fixed order.
+        pairs = sorted(zip(tokens[3][::2], tokens[3][1::2]), key=lambda pair: str(pair[0]))
+        return ("*", "METADATA", tokens[2], pairs)
+    return tuple(tokens)
+
+
+def _rights(text: Any) -> Any:
+    """A rights string is a set of letters (RFC 4314 §2): Dovecot prints them
+    in the order they were stored (``kxilrc``), cpmstore canonically."""
+    return "".join(sorted(set(text))) if isinstance(text, str) else text
+
+
+def _rights_response(kind: str, tokens: list[Any]) -> tuple[Any, ...]:
+    """ACL (identifier-rights pairs in no fixed order, RFC 4314 §3.6), MYRIGHTS
+    (§3.8), LISTRIGHTS (required rights, then optional groups in no fixed
+    order, §3.7): every rights string as a set. A malformed line is kept as is."""
+    rest = tokens[3:]
+    if kind == "MYRIGHTS" and len(rest) == 1:
+        return ("*", kind, tokens[2], _rights(rest[0]))
+    if kind == "ACL" and len(rest) % 2 == 0:
+        return ("*", kind, tokens[2], *sorted(zip(map(str, rest[::2]), map(_rights, rest[1::2]))))
+    if kind == "LISTRIGHTS" and len(rest) >= 2:
+        return ("*", kind, tokens[2], rest[0], _rights(rest[1]), *sorted(map(_rights, map(str, rest[2:]))))
     return tuple(tokens)
 
 

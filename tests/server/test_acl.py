@@ -186,6 +186,8 @@ PROBES = [
     'SETMETADATA {q} (/private/comment "x")', 'LIST "" {q}', 'LIST "" "{n}/*"',
     'LIST "" * RETURN (STATUS (MESSAGES))', "COPY 1 {q}", "UID COPY 1 {q}", "MOVE 1 {q}",
     "UID MOVE 1 {q}", "SUBSCRIBE {q}", 'LSUB "" {q}', "UNSUBSCRIBE {q}",
+    "NOTIFY SET STATUS (mailboxes {q} (MessageNew MessageExpunge MailboxName)) (subtree {q} (MailboxName))",
+    "NOTIFY NONE",
 ]
 
 
@@ -233,7 +235,7 @@ async def test_rfc4314_4_no_right_answers_as_no_folder(server):
         reference = _answers(server.port, "user3", "Other Users/user1/Nosuch")
         for probe, lines in zip(PROBES, reference):
             tagged = lines[-1].split(b" ", 2)[1]
-            if probe.split()[0] in ("SUBSCRIBE", "UNSUBSCRIBE", "LIST", "LSUB"):
+            if probe.split()[0] in ("SUBSCRIBE", "UNSUBSCRIBE", "LIST", "LSUB", "NOTIFY"):
                 assert tagged == b"OK", (probe, lines)  # names need not exist (RFC 3501 §6.3.6)
                 if probe.startswith("LIST"):
                     assert not any(b"NAME" in l for l in lines[:-1]), (probe, lines)
@@ -261,4 +263,307 @@ async def test_rfc4314_4_no_right_answers_as_no_folder(server):
             S: * METADATA Chats (/shared/comment "mine")
             S: b5 OK Getmetadata completed.
         """)
+    await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rfc4314_4_each_right_opens_its_commands(server):
+    """i: APPEND, COPY, MOVE into; s/w/t: which flags STORE may change (the
+    others are left alone, as in Dovecot); e: EXPUNGE; k: CREATE below;
+    x: DELETE and RENAME away; a: the ACL itself."""
+    def scenario():
+        run(server.port, SHARE_CHATS + """
+            C: a1 SETACL Chats user2 lrs
+            S: a1 OK Setacl completed.
+        """)
+        grantee = run(server.port, LOGIN2 + """
+            C: a1 APPEND "Other Users/user1/Chats" {5+}
+            C: hello
+            S: a1 NO [NOPERM] ...
+            C: a2 SELECT "Other Users/user1/Chats"
+            S: * FLAGS ...
+            S: * OK [PERMANENTFLAGS (\\Seen)] ...
+            S: * 2 EXISTS
+            S: * 2 RECENT
+            S: * OK [UNSEEN 1] ...
+            S: * OK [UIDVALIDITY ...] ...
+            S: * OK [UIDNEXT 3] ...
+            S: * OK [HIGHESTMODSEQ ...] ...
+            S: a2 OK [READ-WRITE] Select completed.
+            C: a3 STORE 1 +FLAGS (\\Seen \\Flagged \\Deleted)
+            S: * 1 FETCH (FLAGS (\\Seen \\Recent))
+            S: a3 OK Store completed.
+            C: a4 STORE 2 FLAGS (\\Draft)
+            S: * 2 FETCH (FLAGS (\\Recent))
+            S: a4 OK Store completed.
+            C: a5 EXPUNGE
+            S: a5 NO [NOPERM] ...
+            C: a6 MOVE 1 INBOX
+            S: a6 NO [NOPERM] ...
+        """)
+        run(server.port, LOGIN + """
+            C: b1 SETACL Chats user2 +iwte
+            S: b1 OK Setacl completed.
+        """)
+        run(server.port, """
+            C: a7 NOOP
+            S: a7 OK NOOP completed.
+            C: a8 STORE 2 +FLAGS (\\Deleted \\Flagged)
+            S: * 2 FETCH (FLAGS (\\Deleted \\Flagged \\Recent))
+            S: a8 OK Store completed.
+            C: a9 EXPUNGE
+            S: * 2 EXPUNGE
+            S: * 1 RECENT
+            S: a9 OK Expunge completed.
+            C: b1 APPEND "Other Users/user1/Chats" (\\Seen $Chat) {5+}
+            C: hello
+            S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\read-report-sent $Chat)
+            S: * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\read-report-sent $Chat \\*)] ...
+            S: * 2 EXISTS
+            S: * 2 RECENT
+            S: b1 OK [APPENDUID ... 3] Append completed.
+            C: b2 COPY 1 INBOX
+            S: b2 OK [COPYUID ... 1 1] Copy completed.
+            C: b3 SELECT INBOX
+            S: * OK [CLOSED] ...
+            S: * FLAGS ...
+            S: * OK [PERMANENTFLAGS ...] ...
+            S: * 1 EXISTS
+            S: * 1 RECENT
+            S: * OK [UIDVALIDITY ...] ...
+            S: * OK [UIDNEXT 2] ...
+            S: * OK [HIGHESTMODSEQ ...] ...
+            S: b3 OK [READ-WRITE] Select completed.
+            C: b4 MOVE 1 "Other Users/user1/Chats"
+            S: * OK [COPYUID ... 1 4] ...
+            S: * 1 EXPUNGE
+            S: * 0 RECENT
+            S: b4 OK Move completed.
+            C: b5 CREATE "Other Users/user1/Chats/Sub"
+            S: b5 NO [NOPERM] ...
+            C: b6 DELETE "Other Users/user1/Chats"
+            S: b6 NO [NOPERM] ...
+            C: b7 GETACL "Other Users/user1/Chats"
+            S: b7 NO [NOPERM] ...
+        """, grantee)
+        run(server.port, LOGIN + """
+            C: c1 SETACL Chats user2 +kxa
+            S: c1 OK Setacl completed.
+            C: c2 STATUS Chats (MESSAGES UNSEEN)
+            S: * STATUS Chats (MESSAGES 3 UNSEEN 0)
+            S: c2 OK Status completed.
+            C: c3 FETCH 1:* FLAGS
+            S: c3 BAD ...
+        """)
+        run(server.port, """
+            C: c1 CREATE "Other Users/user1/Chats/Sub"
+            S: c1 OK Create completed.
+            C: c2 GETACL "Other Users/user1/Chats/Sub"
+            S: * ACL "Other Users/user1/Chats/Sub" user2 lrwstiekxacd user1 lrwstipekxacd
+            S: c2 OK Getacl completed.
+            C: c3 RENAME "Other Users/user1/Chats/Sub" "Other Users/user1/Chats/Sub2"
+            S: c3 OK Rename completed.
+            C: c4 RENAME "Other Users/user1/Chats/Sub2" "Other Users/user1/Top"
+            S: c4 NO [NOPERM] ...
+            C: c5 RENAME "Other Users/user1/Chats/Sub2" Mine
+            S: c5 NO [CANNOT] ...
+            C: c6 DELETE "Other Users/user1/Chats/Sub2"
+            S: c6 OK Delete completed.
+            C: c7 SETACL "Other Users/user1/Chats" user3 lr
+            S: c7 OK Setacl completed.
+        """, grantee)
+        run(server.port, LOGIN3 + """
+            C: d1 LIST "" "Other Users/*"
+            S: * LIST (\\Noselect \\HasChildren) "/" "Other Users/user1"
+            S: * LIST (\\HasNoChildren) "/" "Other Users/user1/Chats"
+            S: d1 OK List completed.
+        """)
+    await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rfc4314_2_anyone_and_negative_rights_combine(server):
+    """Rights are the union of the entries that match (the user's own name,
+    anyone, authenticated) minus the union of the matching negative entries."""
+    def scenario():
+        run(server.port, SHARE_CHATS + """
+            C: a1 SETACL Chats anyone lr
+            S: a1 OK Setacl completed.
+            C: a2 SETACL Chats user2 lrw
+            S: a2 OK Setacl completed.
+            C: a3 SETACL Chats -user3 r
+            S: a3 OK Setacl completed.
+            C: a4 SETACL Chats -authenticated w
+            S: a4 OK Setacl completed.
+        """)
+        run(server.port, LOGIN2 + """
+            C: b1 MYRIGHTS "Other Users/user1/Chats"
+            S: * MYRIGHTS "Other Users/user1/Chats" lr
+            S: b1 OK Myrights completed.
+        """)
+        run(server.port, LOGIN3 + """
+            C: c1 MYRIGHTS "Other Users/user1/Chats"
+            S: * MYRIGHTS "Other Users/user1/Chats" l
+            S: c1 OK Myrights completed.
+            C: c2 LIST "" "Other Users/user1/*"
+            S: * LIST (\\HasNoChildren) "/" "Other Users/user1/Chats"
+            S: c2 OK List completed.
+            C: c3 SELECT "Other Users/user1/Chats"
+            S: c3 NO [NOPERM] ...
+        """)
+        run(server.port, LOGIN.replace("user1", "user4") + """
+            C: d1 STATUS "Other Users/user1/Chats" (MESSAGES)
+            S: * STATUS "Other Users/user1/Chats" (MESSAGES 2)
+            S: d1 OK Status completed.
+        """)
+        run(server.port, LOGIN + """
+            C: e1 DELETEACL Chats anyone
+            S: e1 OK Deleteacl completed.
+        """)
+        run(server.port, LOGIN.replace("user1", "user4") + """
+            C: f1 LIST "" "*"
+            S: * LIST (\\HasNoChildren) "/" INBOX
+            S: f1 OK List completed.
+            C: f2 SELECT "Other Users/user1/Chats"
+            S: f2 NO [NONEXISTENT] ...
+        """)
+    await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rfc4314_3_2_deleteacl_hides_the_folder_again(server):
+    def scenario():
+        run(server.port, SHARE_CHATS + """
+            C: a1 SETACL Chats user2 lr
+            S: a1 OK Setacl completed.
+        """)
+        grantee = run(server.port, LOGIN2 + """
+            C: b1 LIST "" "Other Users/*"
+            S: * LIST (\\Noselect \\HasChildren) "/" "Other Users/user1"
+            S: * LIST (\\HasNoChildren) "/" "Other Users/user1/Chats"
+            S: b1 OK List completed.
+        """)
+        run(server.port, LOGIN + """
+            C: a2 DELETEACL Chats user2
+            S: a2 OK Deleteacl completed.
+        """)
+        run(server.port, """
+            C: b2 LIST "" "*"
+            S: * LIST (\\HasNoChildren) "/" INBOX
+            S: b2 OK List completed.
+            C: b3 SELECT "Other Users/user1/Chats"
+            S: b3 NO [NONEXISTENT] ...
+            C: b4 SELECT "Other Users/user1/Nosuch"
+            S: b4 NO [NONEXISTENT] ...
+        """, grantee)
+    await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rfc4314_rights_survive_restart_and_rename(start):
+    first = await start()
+
+    def before():
+        run(first.port, SHARE_CHATS + """
+            C: a1 SETACL Chats user2 lri
+            S: a1 OK Setacl completed.
+            C: a2 CREATE Chats/Old
+            S: a2 OK Create completed.
+            C: a3 RENAME Chats Talks
+            S: a3 OK Rename completed.
+        """)
+    await in_thread(before)
+    await first.running.stop()
+    second = await start(data_dir=first.data_dir)
+
+    def after():
+        run(second.port, LOGIN + """
+            C: a1 GETACL Talks
+            S: * ACL Talks user2 lri user1 lrwstipekxacd
+            S: a1 OK Getacl completed.
+            C: a2 GETACL Talks/Old
+            S: * ACL Talks/Old user2 lri user1 lrwstipekxacd
+            S: a2 OK Getacl completed.
+        """)
+        run(second.port, LOGIN2 + """
+            C: b1 LIST "" "Other Users/*"
+            S: * LIST (\\Noselect \\HasChildren) "/" "Other Users/user1"
+            S: * LIST (\\HasChildren) "/" "Other Users/user1/Talks"
+            S: * LIST (\\HasNoChildren) "/" "Other Users/user1/Talks/Old"
+            S: b1 OK List completed.
+            C: b2 MYRIGHTS "Other Users/user1/Talks/Old"
+            S: * MYRIGHTS "Other Users/user1/Talks/Old" lri
+            S: b2 OK Myrights completed.
+        """)
+    await in_thread(after)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rfc4314_grantee_sees_the_owners_changes_live(server):
+    """The change bus crosses users: a session with another user's folder
+    selected hears of new messages, flag changes and expunges as they commit."""
+    def scenario():
+        run(server.port, SHARE_CHATS + """
+            C: a1 SETACL Chats user2 lrs
+            S: a1 OK Setacl completed.
+        """)
+        grantee = run(server.port, LOGIN2 + """
+            C: b1 EXAMINE "Other Users/user1/Chats"
+            S: * FLAGS ...
+            S: * OK [PERMANENTFLAGS ()] ...
+            S: * 2 EXISTS
+            S: * 2 RECENT
+            S: * OK [UNSEEN 1] ...
+            S: * OK [UIDVALIDITY ...] ...
+            S: * OK [UIDNEXT 3] ...
+            S: * OK [HIGHESTMODSEQ ...] ...
+            S: b1 OK [READ-ONLY] Examine completed.
+            C: b2 IDLE
+            S: + idling
+        """)
+        run(server.port, LOGIN + """
+            C: c1 SELECT Chats
+            S: * FLAGS ...
+            S: * OK [PERMANENTFLAGS ...] ...
+            S: * 2 EXISTS
+            S: * 2 RECENT
+            S: * OK [UNSEEN 1] ...
+            S: * OK [UIDVALIDITY ...] ...
+            S: * OK [UIDNEXT 3] ...
+            S: * OK [HIGHESTMODSEQ ...] ...
+            S: c1 OK [READ-WRITE] Select completed.
+            C: c2 APPEND Chats {5+}
+            C: hello
+            S: * 3 EXISTS
+            S: * 3 RECENT
+            S: c2 OK [APPENDUID ... 3] Append completed.
+        """)
+        run(server.port, """
+            S: * 3 EXISTS
+            S: * 3 RECENT
+        """, grantee)
+        run(server.port, LOGIN + """
+            C: c1 SELECT Chats
+            S: * FLAGS ...
+            S: * OK [PERMANENTFLAGS ...] ...
+            S: * 3 EXISTS
+            S: * 0 RECENT
+            S: * OK [UNSEEN 1] ...
+            S: * OK [UIDVALIDITY ...] ...
+            S: * OK [UIDNEXT 4] ...
+            S: * OK [HIGHESTMODSEQ ...] ...
+            S: c1 OK [READ-WRITE] Select completed.
+            C: c2 STORE 1 +FLAGS.SILENT (\\Deleted \\Flagged)
+            S: c2 OK Store completed.
+            C: c3 EXPUNGE
+            S: * 1 EXPUNGE
+            S: c3 OK Expunge completed.
+        """)
+        run(server.port, """
+            S: * 1 FETCH (FLAGS (\\Deleted \\Flagged \\Recent))
+            S: * 1 EXPUNGE
+            S: * 2 RECENT
+            C: DONE
+            S: b2 OK Idle completed.
+        """, grantee)
     await in_thread(scenario)

@@ -102,8 +102,8 @@ async def test_rfc5465_notify_errors(server):
             S: a1 BAD ...
             C: a2 NOTIFY SET (personal (FlagChange))
             S: a2 BAD ...
-            C: a3 NOTIFY SET (personal (MailboxMetadataChange))
-            S: a3 NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)] ...
+            C: a3 NOTIFY SET (personal (MessageNew MessageExpunge FlagChange AnnotationChange))
+            S: a3 NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange MailboxMetadataChange ServerMetadataChange)] ...
             C: a4 NOTIFY SET (personal (MessageNew (UID) MessageExpunge))
             S: a4 BAD ...
             C: a5 NOTIFY SET (selected (MailboxName))
@@ -113,5 +113,46 @@ async def test_rfc5465_notify_errors(server):
             C: a7 NOTIFY FROB
             S: a7 BAD ...
         """)
+
+    await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rfc5465_5_9_metadata_and_acl_changes_are_pushed(server):
+    """MailboxMetadataChange and ServerMetadataChange name the entries that
+    changed (RFC 5464 §4.4.2 unsolicited form); another user's /private
+    entries are never told. An ACL change is a MailboxName event for the
+    owner (RFC 5465 §5.4): the folder as the user now sees it."""
+    def scenario():
+        phone = run(server.port, LOGIN + """
+            C: a1 CREATE Default/tel:+331
+            S: a1 OK ...
+            C: a2 SETACL Default/tel:+331 user2 lrw
+            S: a2 OK ...
+            C: n1 NOTIFY SET (personal (MailboxName MailboxMetadataChange ServerMetadataChange))
+            S: n1 OK NOTIFY completed.
+        """)
+        tablet = run(server.port, LOGIN + """
+            C: b1 SETMETADATA Default/tel:+331 (/shared/comment "muted" /private/vendor/cpm/x "1")
+            S: b1 OK ...
+        """)
+        # One response per owner of the entries: /shared, then user1's /private.
+        assert read_pushed(phone, 2) == [b"* METADATA Default/tel:+331 /shared/comment",
+                                         b"* METADATA Default/tel:+331 /private/vendor/cpm/x"]
+        tablet.command(b"b2", b'SETMETADATA "" (/private/vendor/cpm/theme "dark")')
+        assert read_pushed(phone, 1) == [b'* METADATA "" /private/vendor/cpm/theme']
+        friend = run(server.port, LOGIN.replace("user1", "user2") + """
+            C: c1 SETMETADATA "Other Users/user1/Default/tel:+331" (/private/comment "mine")
+            S: c1 OK ...
+            C: c2 SETMETADATA "Other Users/user1/Default/tel:+331" (/shared/comment NIL)
+            S: c2 OK ...
+        """)
+        assert read_pushed(phone, 1) == [b"* METADATA Default/tel:+331 /shared/comment"]
+        tablet.command(b"b3", b"SETACL Default/tel:+331 user1 -l")
+        assert read_pushed(phone, 1) == [b'* LIST (\\NonExistent) "/" Default/tel:+331']
+        tablet.command(b"b4", b"DELETEACL Default/tel:+331 user1")
+        assert read_pushed(phone, 1) == [b'* LIST () "/" Default/tel:+331']
+        assert settle(phone) == []
+        friend.close()
 
     await in_thread(scenario)
