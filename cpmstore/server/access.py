@@ -7,9 +7,10 @@ Another user's folders live under the other users' namespace:
 rights the owner's ACL grants. Every handler that names a folder comes here
 first; this is the one place rights are checked, the owner included.
 
-A folder on which the user holds no right at all answers exactly as a folder
-that does not exist (``NoSuchMailbox``), so probing learns nothing; a folder
-the user can see but may not use as asked answers ``NO [NOPERM]``.
+A folder on which the user holds neither ``l`` nor ``r`` answers exactly as a
+folder that does not exist (``NoSuchMailbox``), so probing learns nothing,
+unless the user holds what the command needs (``i`` alone makes a drop box);
+a folder the user can see but may not use as asked answers ``NO [NOPERM]``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..errors import Forbidden, InvalidMailboxName, NoSuchMailbox
 from ..store.names import normalize_name
 
 DELIMITER = "/"
+_SEE = frozenset("lr")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +78,9 @@ async def folder(session, name: str, need: str = "") -> Folder:
     account, local = await locate(session, name)
     await account.load_access()
     rights = account.rights_on(local, session.user)
-    if not rights:
+    if not rights or (not set(need) <= rights and not rights & _SEE):
+        # DESIGN §6: without l or r the folder is as good as absent, unless
+        # the user holds what this command needs (a drop box with only i).
         raise NoSuchMailbox()
     require(rights, need)
     return Folder(account, local, shown_name(session, account, local), rights)

@@ -567,3 +567,34 @@ async def test_rfc4314_grantee_sees_the_owners_changes_live(server):
             S: b2 OK Idle completed.
         """, grantee)
     await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rfc4314_4_insert_only_folder_is_a_drop_box(server):
+    """With i and neither l nor r a user may deposit into a folder but not
+    find it or read it: SELECT answers as for a missing folder (DESIGN §6)."""
+    def scenario():
+        run(server.port, LOGIN + """
+            C: a1 CREATE Drop
+            S: a1 OK Create completed.
+            C: a2 SETACL Drop user2 i
+            S: a2 OK Setacl completed.
+        """)
+        run(server.port, LOGIN2 + """
+            C: b1 APPEND "Other Users/user1/Drop" {5+}
+            C: hello
+            S: b1 OK [APPENDUID ... 1] Append completed.
+            C: b2 SELECT "Other Users/user1/Drop"
+            S: b2 NO [NONEXISTENT] ...
+            C: b3 LIST "" "*"
+            S: * LIST (\\HasNoChildren) "/" INBOX
+            S: b3 OK List completed.
+            C: b4 STATUS "Other Users/user1/Drop" (MESSAGES)
+            S: b4 NO [NONEXISTENT] ...
+        """)
+        run(server.port, LOGIN + """
+            C: c1 STATUS Drop (MESSAGES)
+            S: * STATUS Drop (MESSAGES 1)
+            S: c1 OK Status completed.
+        """)
+    await in_thread(scenario)
