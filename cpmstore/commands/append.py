@@ -7,6 +7,7 @@ from ..imap import response as wire
 from ..imap.commands import Append
 from ..server import access
 from .reply import Reply
+from .store import annotation_rows
 
 _FLAG_RIGHTS = {"\\Seen": "s", "\\Deleted": "t"}
 
@@ -26,7 +27,8 @@ async def append(session, cmd: Append) -> Reply:
         return Reply(b"NO", "Can't save a zero byte message.")
     try:
         folder = await access.folder(session, cmd.mailbox, "i")  # RFC 4314 §4
-        messages = [(m.data, permitted_flags(m.flags, folder.rights), m.date) for m in cmd.messages]
+        messages = [(m.data, permitted_flags(m.flags, folder.rights), m.date,
+                     annotation_rows(session, m.annotations, folder.rights)) for m in cmd.messages]
         result = await folder.account.append(folder.name, messages)
     except NoSuchMailbox:
         return Reply(b"NO", "Mailbox doesn't exist: " + cmd.mailbox, b"TRYCREATE")

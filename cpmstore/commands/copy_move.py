@@ -49,9 +49,14 @@ async def _copy_through(session, view, uids: list[int], target: access.Folder, m
     crash in between leaves a duplicate, never a loss."""
     mailbox = view.mailbox
     metas = await mailbox.meta(uids, cached=False)
+    notes = await mailbox.annotations(uids, session.user)
     messages = []
     for meta in metas:
-        messages.append((await mailbox.read(meta.uid), permitted_flags(meta.flags, target.rights), meta.internaldate))
+        # Annotations go along (RFC 5257 §4.5): the shared ones only where the user may set them.
+        rows = [("" if kind == "shared" else session.user, entry, value)
+                for entry, kind, value in notes.get(meta.uid, []) if kind == "priv" or "w" in target.rights]
+        messages.append((await mailbox.read(meta.uid), permitted_flags(meta.flags, target.rights),
+                         meta.internaldate, rows))
     if not messages:
         return CopyResult(0, (), ())
     result = await target.account.append(target.name, messages)

@@ -15,6 +15,7 @@ from twisted.internet.threads import deferToThreadPool
 
 from ..errors import BadCommand
 from ..imap import response as wire
+from ..imap.annotations import encode_annotation
 from ..imap.commands import Fetch
 from ..imap.condstore import fetch_modifiers
 from ..imap.datetimes import format_internaldate
@@ -63,6 +64,7 @@ class Plan:
         self.meta = self.cache or any(a.name in _META for a in items)
         self.sets_seen = any(_sets_seen(a) for a in items)
         self.has_flags = any(a.name == "FLAGS" for a in items)
+        self.annotations = any(a.name == "ANNOTATION" for a in items)
 
 
 def read_message_files(paths: list[tuple[int, str]]) -> dict[int, bytes]:
@@ -124,6 +126,9 @@ async def send_fetch(session, view, plan: "Plan", pairs: list[tuple[int, int]]) 
     pool = reactor.getThreadPool()
     for chunk in _chunks(pairs, _CHUNK_MESSAGES):
         metas = {}
+        notes = None
+        if plan.annotations:
+            notes = await mailbox.annotations([uid for _s, uid in chunk], session.user)
         if plan.meta:
             for meta in await mailbox.meta([uid for _s, uid in chunk], cached=plan.cache):
                 metas[meta.uid] = meta
@@ -131,10 +136,10 @@ async def send_fetch(session, view, plan: "Plan", pairs: list[tuple[int, int]]) 
             for part in _by_size(chunk, mailbox):
                 paths = [(uid, mailbox.path(uid)) for _s, uid in part if uid in mailbox]
                 bodies = await deferToThreadPool(reactor, pool, read_message_files, paths)
-                session.send(b"".join(_responses(view, plan, part, metas, bodies, seen_now)))
+                session.send(b"".join(_responses(view, plan, part, metas, bodies, seen_now, notes)))
                 await session.drained()
         else:
-            session.send(b"".join(_responses(view, plan, chunk, metas, None, seen_now)))
+            session.send(b"".join(_responses(view, plan, chunk, metas, None, seen_now, notes)))
             await session.drained()
 
 
@@ -156,7 +161,7 @@ def _by_size(chunk, mailbox):
         yield part
 
 
-def _responses(view, plan: Plan, pairs, metas, bodies, seen_now):
+def _responses(view, plan: Plan, pairs, metas, bodies, seen_now, notes=None):
     mailbox = view.mailbox
     for seq, uid in pairs:
         meta = metas.get(uid)
@@ -169,7 +174,11 @@ def _responses(view, plan: Plan, pairs, metas, bodies, seen_now):
                 continue
         out = []
         for att in plan.items:
-            out.append(_item(view, att, uid, meta, body))
+            if att.name == "ANNOTATION":
+                request = att.annotation
+                out.append(encode_annotation(request.entries, request.attribs, notes.get(uid, [])))
+            else:
+                out.append(_item(view, att, uid, meta, body))
         if uid in seen_now and not plan.has_flags:
             out.append(b"FLAGS " + view.encoded_flags(uid))
         yield b"* %d FETCH (%s)\r\n" % (seq, b" ".join(out))

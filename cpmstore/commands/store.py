@@ -1,13 +1,32 @@
-"""STORE and UID STORE (RFC 3501 §6.4.6): set, add or remove flags; with
-UNCHANGEDSINCE and [MODIFIED] (RFC 7162 §3.1.3)."""
+"""STORE and UID STORE (RFC 3501 §6.4.6): set, add or remove flags, or
+message annotations (STORE ANNOTATION, RFC 5257 §4.5); with UNCHANGEDSINCE
+and [MODIFIED] (RFC 7162 §3.1.3)."""
 
 from __future__ import annotations
 
-from ..errors import IMAPError
+from ..errors import Forbidden, IMAPError
 from ..imap import response as wire
 from ..imap.commands import Store
 from ..imap.condstore import store_unchanged_since
 from .reply import Reply
+
+
+def annotation_rows(session, annotations, rights: frozenset[str]) -> list[tuple[str, str, bytes | None]]:
+    """(owner, entry, value) rows for a STORE or APPEND ANNOTATION (RFC 5257
+    §4.5, §4.7): value.shared has the owner "", value.priv the user. A shared
+    value needs the w right (RFC 5257's n right, which RIGHTS=texk lacks)."""
+    limit = session.context.config.limits.max_metadata_value_bytes
+    rows = []
+    for entry, attribs in annotations:
+        for attrib, value in attribs:
+            shared = attrib == "value.shared"
+            if shared and "w" not in rights:
+                raise Forbidden("Permission denied (needs the w right to change shared annotations).")
+            if value is not None and len(value) > limit:
+                raise IMAPError("Annotation value too large.", b"ANNOTATE TOOBIG")
+            rows.append(("" if shared else session.user, entry, value))
+    return rows
+
 
 _BATCH = 1000
 
@@ -23,10 +42,17 @@ async def store(session, cmd: Store) -> Reply:
     if not pairs:
         return Reply.ok("Store completed.")
     mailbox = view.mailbox
-    # RFC 4314 §4: flags the user may not change are silently left alone (as in Dovecot).
-    allowed = None if all(r in view.rights for r in "stw") else view.may_store
-    changes = await mailbox.store_flags([uid for _seq, uid in pairs], cmd.mode, tuple(cmd.flags),
-                                        origin=session, unchanged_since=unchanged_since, allowed=allowed)
+    uids = [uid for _seq, uid in pairs]
+    annotating = cmd.annotations is not None
+    if annotating:
+        rows = annotation_rows(session, cmd.annotations, view.rights)
+        changes = await mailbox.store_annotations(uids, rows, origin=session, unchanged_since=unchanged_since,
+                                                  max_entries=session.context.config.limits.max_metadata_entries)
+    else:
+        # RFC 4314 §4: flags the user may not change are silently left alone (as in Dovecot).
+        allowed = None if all(r in view.rights for r in "stw") else view.may_store
+        changes = await mailbox.store_flags(uids, cmd.mode, tuple(cmd.flags), origin=session,
+                                            unchanged_since=unchanged_since, allowed=allowed)
     changed = {uid for uid, _flags, _modseq in changes}
     modified = []
     if unchanged_since is not None:
@@ -39,7 +65,7 @@ async def store(session, cmd: Store) -> Reply:
     for n, (seq, uid) in enumerate(pairs, 1):
         if uid in refused or uid not in mailbox:
             continue
-        if not cmd.silent:
+        if not cmd.silent and not annotating:
             session.send(view.flags_update(seq, uid, with_uid=cmd.uid))
         elif session.condstore and uid in changed:
             # RFC 7162 §3.1.3: even .SILENT tells the new MODSEQ of what changed.

@@ -143,11 +143,20 @@ class Status(Command):
     items: tuple[str, ...] = ()  # upper-cased: MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN
 
 
+# RFC 5257 att-annotate: (entry, ((attrib, value), ...)) in the order sent;
+# entry case kept, attrib "value.priv" or "value.shared", value None is NIL
+# (remove).
+Annotations = tuple[tuple[str, tuple[tuple[str, bytes | None], ...]], ...]
+
+
 @dataclass(frozen=True, slots=True)
 class AppendMessage:
+    """One message of APPEND; ``annotations`` from ``ANNOTATION (...)`` (RFC 5257 §4.7)."""
+
     data: bytes
     flags: tuple[str, ...] = ()
     date: datetime | None = None  # aware datetime from date-time, or None
+    annotations: Annotations = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +236,11 @@ class Fetch(Command):
 
 @dataclass(frozen=True, slots=True)
 class Store(Command):
-    """``mode`` is "+", "-" or "" (replace); ``silent`` for ``.SILENT``."""
+    """``mode`` is "+", "-" or "" (replace); ``silent`` for ``.SILENT``.
+
+    ``STORE ... ANNOTATION (...)`` (RFC 5257 §4.5) has ``mode`` "annotation",
+    ``flags`` (), ``silent`` True (§4.5: implicitly silent) and ``annotations``
+    set; it is None for every flag STORE."""
 
     uid: bool = False
     sequence_set: SequenceSet = field(default_factory=lambda: SequenceSet(()))
@@ -235,6 +248,7 @@ class Store(Command):
     silent: bool = False
     flags: tuple[str, ...] = ()
     modifiers: tuple = ()
+    annotations: Annotations | None = None
 
 
 @dataclass(frozen=True, slots=True)

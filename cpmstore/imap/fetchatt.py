@@ -2,7 +2,9 @@
 
 Owns the value types for what a client may ask of a message and the names
 they carry in the response. Macros (ALL, FAST, FULL) are expanded by the
-parser. No sockets, no reactor, no disk.
+parser. Also owns the ANNOTATE-EXPERIMENT-1 names (RFC 5257 §3.2, §4.3,
+§5): the ``ANNOTATION`` fetch-att and the entry-name checks that STORE and
+APPEND reuse. No sockets, no reactor, no disk.
 """
 
 from __future__ import annotations
@@ -26,11 +28,27 @@ class Section:
 
 
 @dataclass(frozen=True, slots=True)
+class AnnotationRequest:
+    """``ANNOTATION (entries attribs)`` (RFC 5257 §4.3).
+
+    ``entries`` are the entry specifiers in the order sent without repeats,
+    case kept (entry names are case-sensitive, §3.2); they may hold the
+    wildcards ``*`` and ``%``. ``attribs`` are lower-cased, each of
+    value.priv, value.shared, size.priv, size.shared: a bare ``value`` or
+    ``size`` is both of its suffixed forms (§3.2.2), in order, without repeats.
+    """
+
+    entries: tuple[str, ...]
+    attribs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class FetchAtt:
     """One fetch attribute.
 
     ``name`` is one of ENVELOPE, FLAGS, INTERNALDATE, RFC822, RFC822.HEADER,
-    RFC822.SIZE, RFC822.TEXT, BODY, BODYSTRUCTURE, UID, MODSEQ (RFC 7162). ``BODY`` with
+    RFC822.SIZE, RFC822.TEXT, BODY, BODYSTRUCTURE, UID, MODSEQ (RFC 7162),
+    ANNOTATION (RFC 5257, with ``annotation``). ``BODY`` with
     ``section`` None is the non-extensible body structure; ``BODY`` with a
     section is ``BODY[...]`` (``peek`` for BODY.PEEK). ``partial`` is
     ``(origin, count)`` from ``<origin.count>``.
@@ -40,6 +58,7 @@ class FetchAtt:
     section: Section | None = None
     peek: bool = False
     partial: tuple[int, int] | None = None
+    annotation: AnnotationRequest | None = None
 
 
 # -- parsing (RFC 3501 §6.4.5, §9 fetch-att, section) -------------------------
@@ -87,6 +106,9 @@ def read_fetch_att(reader: Reader) -> FetchAtt:
             reader.expect(b">")
             partial = (origin, count)
         return FetchAtt("BODY", section, peek=name == "BODY.PEEK", partial=partial)
+    if name == "ANNOTATION":
+        reader.sp()
+        return FetchAtt(name, annotation=_read_annotation_request(reader))
     if name not in _SIMPLE:
         raise reader.error(f"Unknown fetch attribute {name[:40]}")
     return FetchAtt(name)
@@ -121,6 +143,83 @@ def _part_number(reader: Reader, digits: bytes) -> int:
     if digits.startswith(b"0") or len(digits) > 10 or int(digits) > 4294967295:
         raise reader.error("Invalid section part number")
     return int(digits)
+
+
+# -- ANNOTATE-EXPERIMENT-1 (RFC 5257 §3.2, §4.3, §5) --------------------------
+# entry is an astring and entry-match a list-mailbox: both are read with the
+# wider pattern so that a wildcard where none may stand gets its own message.
+_ENTRY_ATOM = re.compile(b"[" + re.escape(ASTRING_CHARS + b"%*") + b"]+")
+# §3.2 forbids only NUL and non-ASCII; control characters are refused too,
+# since no client has a use for them and an encoder would have to send them
+# as literals.
+_ENTRY_TEXT = re.compile(rb"[\x20-\x7e]*")
+_SECTION_PART = re.compile(r"[1-9][0-9]*(?:\.[1-9][0-9]*)*")
+_FETCH_ATTRIBS = {
+    "value": ("value.priv", "value.shared"),
+    "size": ("size.priv", "size.shared"),
+    **{name: (name,) for name in ("value.priv", "value.shared", "size.priv", "size.shared")},
+}
+
+
+def read_annotation_entry(reader: Reader, wildcards: bool = False) -> str:
+    """An annotation entry name (RFC 5257 §3.2), case kept; with ``wildcards``
+    an ``entry-match`` of FETCH, where ``*`` and ``%`` may stand (§4.3)."""
+    reader.need()
+    if reader.peek() in (b'"', b"{"):
+        raw = reader.string()
+    else:
+        raw = reader.read(_ENTRY_ATOM, "entry name").group()
+    if not _ENTRY_TEXT.fullmatch(raw):
+        raise reader.error("Entry name may contain only printable ASCII characters")
+    entry = raw.decode("ascii")
+    if not wildcards:
+        for wildcard in "*%":
+            if wildcard in entry:
+                raise reader.error(f"Entry name can't contain '{wildcard}'")
+    if not entry.startswith("/"):
+        raise reader.error("Entry name must begin with '/'")
+    if "//" in entry:
+        raise reader.error("Entry name can't contain consecutive '/'")
+    # "/" itself names only the top of the hierarchy and has no attributes.
+    if entry.endswith("/"):
+        raise reader.error("Entry name can't end with '/'")
+    part = entry[1:].split("/", 1)[0]
+    # §3.2.1: a leading digit makes the first level a section-part; a wildcard
+    # there may still match valid ones, so only a plain one is checked.
+    if part[:1].isdigit() and not (wildcards and ("*" in part or "%" in part)):
+        if not _SECTION_PART.fullmatch(part):
+            raise reader.error("Invalid section-part in entry name")
+    return entry
+
+
+def _read_fetch_attrib(reader: Reader) -> tuple[str, ...]:
+    raw = reader.astring()
+    expanded = _FETCH_ATTRIBS.get(raw.decode("latin-1").lower())
+    if expanded is None:
+        raise reader.error(f"Unknown annotation attribute {raw[:40].decode('latin-1')}")
+    return expanded
+
+
+def _read_annotation_request(reader: Reader) -> AnnotationRequest:
+    """``"(" entries SP attribs ")"``, each one item or a parenthesized list."""
+    def entry_match(r: Reader) -> str:
+        return read_annotation_entry(r, wildcards=True)
+
+    reader.expect(b"(")
+    reader.need()
+    if reader.peek() == b"(":
+        entries = reader.paren_list(entry_match, allow_empty=False)
+    else:
+        entries = [entry_match(reader)]
+    reader.sp()
+    reader.need()
+    if reader.peek() == b"(":
+        groups = reader.paren_list(_read_fetch_attrib, allow_empty=False)
+    else:
+        groups = [_read_fetch_attrib(reader)]
+    reader.expect(b")")
+    attribs = (name for group in groups for name in group)
+    return AnnotationRequest(tuple(dict.fromkeys(entries)), tuple(dict.fromkeys(attribs)))
 
 
 def parse_fetch_atts(data: bytes) -> tuple[FetchAtt, ...]:

@@ -4,11 +4,12 @@ Owns the syntax of every client command the server knows, each written once
 below as a small function next to its grammar, plus the extension syntax of
 RFC 2971 (ID), 3502 (MULTIAPPEND), 3691 (UNSELECT), 4314 §3 and §8 (ACL),
 4315 (UID EXPUNGE), 4466 (raw select/fetch/store modifiers, literal8),
-4959 (SASL-IR), 5161 (ENABLE), 5464 §3.2, §4.2, §4.3 and §5 (METADATA) and
-6851 (MOVE). It checks syntax only: whether a command is allowed in the
-session's state, or whether a capability is enabled, is the session's job.
-It never reads a socket or the disk and never waits: AUTHENTICATE
-continuation lines and IDLE's ``DONE`` are not commands and never come here.
+4959 (SASL-IR), 5161 (ENABLE), 5257 §4.5, §4.7 and §5 (ANNOTATION in STORE
+and APPEND), 5464 §3.2, §4.2, §4.3 and §5 (METADATA) and 6851 (MOVE). It
+checks syntax only: whether a command is allowed in the session's state, or
+whether a capability is enabled, is the session's job. It never reads a
+socket or the disk and never waits: AUTHENTICATE continuation lines and
+IDLE's ``DONE`` are not commands and never come here.
 Every failure is ``ParseError`` (tagged BAD when the tag was readable).
 """
 
@@ -18,12 +19,12 @@ import re
 from typing import Callable
 
 from .commands import (
-    Append, AppendMessage, Authenticate, Capability, Check, Close, Command, Copy, Create,
-    Delete, DeleteAcl, Enable, Expunge, Fetch, GetAcl, GetMetadata, Id, Idle, List, ListRights,
+    Annotations, Append, AppendMessage, Authenticate, Capability, Check, Close, Command, Copy,
+    Create, Delete, DeleteAcl, Enable, Expunge, Fetch, GetAcl, GetMetadata, Id, Idle, List, ListRights,
     Login, Logout, MyRights, Namespace, Noop, Notify, NotifyGroup, Rename, Search, Select,
     SetAcl, SetMetadata, StartTLS, Status, Store, Subscribe, Unselect,
 )
-from .fetchatt import read_fetch_att, read_fetch_atts
+from .fetchatt import read_annotation_entry, read_fetch_att, read_fetch_atts
 from .reader import TAG_CHARS, ParseError, Reader
 from .searchkeys import read_search_keys
 from .seqset import read_sequence_set
@@ -43,6 +44,9 @@ _ENTRY_ROOTS = ("/private", "/shared")
 # The GETMETADATA options where RFC 5464's examples put them: after the mailbox.
 _LATE_METADATA_OPTIONS = re.compile(rb"\((?:MAXSIZE|DEPTH) ", re.IGNORECASE)
 _DEPTHS = frozenset({b"0", b"1", b"infinity"})
+# RFC 5257 att-annotate, as a STORE item and an APPEND data item.
+_ANNOTATION = re.compile(rb"ANNOTATION(?= |$)", re.IGNORECASE)
+_STORE_ATTRIBS = frozenset({"value.priv", "value.shared"})
 
 Parse = Callable[[Reader, bytes, str], Command]
 
@@ -98,6 +102,39 @@ def _ext_param(reader: Reader) -> tuple[str, bytes | tuple | None]:
 def _ext_params(reader: Reader) -> tuple:
     """``"(" NAME [SP value] *(SP NAME [SP value]) ")"`` as (NAME, value) pairs."""
     return tuple(reader.paren_list(_ext_param, allow_empty=False))
+
+
+def _annotations(reader: Reader) -> Annotations:
+    """``"ANNOTATION" SP "(" entry-att *(SP entry-att) ")"`` (RFC 5257 §5), with
+    ``entry-att = entry SP "(" attrib SP value *(SP attrib SP value) ")"``.
+    Only value.priv and value.shared may be written: ``size`` is the server's
+    (§3.2.2) and a bare ``value`` leaves open which one is meant (§3.3)."""
+    reader.read(_ANNOTATION, "annotation item")
+    reader.sp()
+
+    def att_value(r: Reader) -> tuple[str, bytes | None]:
+        raw = r.astring()
+        attrib = raw.decode("latin-1").lower()
+        if attrib not in _STORE_ATTRIBS:
+            if attrib.split(".", 1)[0] == "size":
+                raise r.error("Annotation attribute size is read-only")
+            if attrib == "value":
+                raise r.error("Annotation attribute must be value.priv or value.shared")
+            raise r.error(f"Unknown annotation attribute {raw[:40].decode('latin-1')}")
+        r.sp()
+        return attrib, _metadata_value(r)
+
+    def entry_att(r: Reader) -> tuple[str, tuple[tuple[str, bytes | None], ...]]:
+        entry = read_annotation_entry(r)
+        if entry == "/flags" or entry.startswith("/flags/"):
+            raise r.error("Annotation entry /flags is reserved")  # RFC 5257 §3.5
+        r.sp()
+        return entry, tuple(r.paren_list(att_value, allow_empty=False))
+    return tuple(reader.paren_list(entry_att, allow_empty=False))
+
+
+def _at_annotation(reader: Reader) -> bool:
+    return _ANNOTATION.match(reader.data, reader.pos) is not None
 
 
 def _arguments(reader: Reader, *parts: Callable[[Reader], object]) -> list:
@@ -319,7 +356,8 @@ def _status(reader: Reader, tag: bytes, name: str) -> Status:
 
 
 def _append(reader: Reader, tag: bytes, name: str) -> Append:
-    """``APPEND SP mailbox 1*(SP [flag-list SP] [date-time SP] literal)`` (RFC 3501, 3502)."""
+    """``APPEND SP mailbox 1*(SP [flag-list SP] [date-time SP] [att-annotate SP] literal)``
+    (RFC 3501, 3502; the annotations are RFC 4466's append-ext from RFC 5257 §4.7)."""
     reader.sp()
     mailbox = reader.mailbox()
     messages = []
@@ -333,9 +371,13 @@ def _append(reader: Reader, tag: bytes, name: str) -> Append:
         if reader.peek() == b'"':
             date = reader.date_time()
             reader.sp()
+        annotations: Annotations = ()
+        if _at_annotation(reader):
+            annotations = _annotations(reader)
+            reader.sp()
         if reader.peek() != b"{":
             raise reader.error("Expected message literal")
-        messages.append(AppendMessage(reader.literal(), flags, date))
+        messages.append(AppendMessage(reader.literal(), flags, date, annotations))
         if reader.at_end():
             return Append(tag, name, mailbox, tuple(messages))
 
@@ -402,9 +444,9 @@ def _metadata_entry(reader: Reader, root_ok: bool = False) -> str:
 
 
 def _metadata_value(reader: Reader) -> bytes | None:
-    """``nstring / literal8``. A literal8 (RFC 4466: ``~{n}`` or ``~{n+}``) is
-    framed like any literal, so only its ``~`` is new here; its bytes may be
-    any octets, NUL included."""
+    """``nstring / literal8``, the ``value`` of RFC 5464 and of RFC 5257. A
+    literal8 (RFC 4466: ``~{n}`` or ``~{n+}``) is framed like any literal, so
+    only its ``~`` is new here; its bytes may be any octets, NUL included."""
     if reader.peek(2) == b"~{":
         reader.pos += 1
         return reader.literal()
@@ -510,7 +552,8 @@ def _fetch(reader: Reader, tag: bytes, name: str, uid: bool = False) -> Fetch:
 
 
 def _store(reader: Reader, tag: bytes, name: str, uid: bool = False) -> Store:
-    """``STORE SP seq [SP modifiers] SP [+-]FLAGS[.SILENT] SP (flag-list / flag *(SP flag))``."""
+    """``STORE SP seq [SP modifiers] SP [+-]FLAGS[.SILENT] SP (flag-list / flag *(SP flag))``,
+    or ``... SP att-annotate`` (RFC 5257 §4.5), which is always silent."""
     reader.sp()
     sequence_set = read_sequence_set(reader)
     reader.sp()
@@ -518,6 +561,9 @@ def _store(reader: Reader, tag: bytes, name: str, uid: bool = False) -> Store:
     if reader.peek() == b"(":
         modifiers = _ext_params(reader)
         reader.sp()
+    if _at_annotation(reader):
+        return Store(tag, name, uid=uid, sequence_set=sequence_set, mode="annotation", silent=True,
+                     modifiers=modifiers, annotations=_annotations(reader))
     item = reader.read(_STORE_ITEM, "store item")
     reader.sp()
     if reader.peek() == b"(":

@@ -17,9 +17,11 @@ from ..commands.mailbox import encode_name, list_line, status_line as mailbox_st
 from ..imap import mutf7
 from ..imap import response as wire
 from ..imap.commands import Notify, NotifyGroup
-from ..store.changes import FlagsChanged, MailboxChanged, MessagesAdded, MessagesExpunged, MetadataChanged
+from ..store.changes import (
+    AnnotationsChanged, FlagsChanged, MailboxChanged, MessagesAdded, MessagesExpunged, MetadataChanged,
+)
 
-SUPPORTED = ("MessageNew", "MessageExpunge", "FlagChange", "MailboxName", "SubscriptionChange",
+SUPPORTED = ("MessageNew", "MessageExpunge", "FlagChange", "AnnotationChange", "MailboxName", "SubscriptionChange",
              "MailboxMetadataChange", "ServerMetadataChange")
 _MESSAGE_EVENTS = frozenset({"MessageNew", "MessageExpunge", "FlagChange", "AnnotationChange"})
 _SELECTED = frozenset({"selected", "selected-delayed"})
@@ -39,7 +41,7 @@ def check_groups(groups: tuple[NotifyGroup, ...]) -> None:
         if ("MessageNew" in events) != ("MessageExpunge" in events):
             raise BadCommand("MessageNew and MessageExpunge go together.")
         if events & {"FlagChange", "AnnotationChange"} and "MessageNew" not in events:
-            raise BadCommand("FlagChange needs MessageNew and MessageExpunge.")
+            raise BadCommand("FlagChange and AnnotationChange need MessageNew and MessageExpunge.")
         if group.fetch_atts and group.filter not in _SELECTED:
             raise BadCommand("Fetch attributes are allowed only for the selected mailbox.")
         if group.filter in _SELECTED and events - _MESSAGE_EVENTS:
@@ -115,7 +117,7 @@ class Notifier:
             if name is None:
                 return
             wanted = {MessagesAdded: "MessageNew", MessagesExpunged: "MessageExpunge",
-                      FlagsChanged: "FlagChange"}[type(change)]
+                      FlagsChanged: "FlagChange", AnnotationsChanged: "AnnotationChange"}[type(change)]
             if wanted in self.events_for(name):
                 self._status[name] = None
         if len(self._status) + len(self._lines) > MAX_PENDING:

@@ -18,7 +18,7 @@ from typing import Iterator
 from ..errors import BadCommand
 from ..imap import response as wire
 from ..imap.seqset import SequenceSet
-from ..store.changes import FlagsChanged, MailboxChanged, MessagesAdded, MessagesExpunged
+from ..store.changes import AnnotationsChanged, FlagsChanged, MailboxChanged, MessagesAdded, MessagesExpunged
 
 SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 # OMA CPM flag-extension (cpm-formats.md §4): listed so clients know it is kept.
@@ -154,7 +154,9 @@ class SelectedView:
             self._added.extend(change.uids)
         elif isinstance(change, MessagesExpunged):
             self._expunged.update(change.uids)
-        elif isinstance(change, FlagsChanged):
+        elif isinstance(change, (FlagsChanged, AnnotationsChanged)):
+            # An annotation change is told as a flag change would be: the new
+            # MODSEQ (RFC 7162) is what a syncing client needs to hear.
             if change.origin is self.session:
                 return  # the STORE that made it answers for itself
             for uid, flags, modseq in change.changes:

@@ -26,7 +26,9 @@ from ..auth.acl import ALL_RIGHTS, apply_deleteacl, apply_setacl, rights_of
 from ..errors import IMAPError, InvalidMailboxName, MailboxExists, NoSuchMailbox
 from ..mime.analysis import analyze, normalize_line_endings
 from . import maildir
-from .changes import ChangeBus, FlagsChanged, MailboxChanged, MessagesAdded, MessagesExpunged, MetadataChanged
+from .changes import (
+    AnnotationsChanged, ChangeBus, FlagsChanged, MailboxChanged, MessagesAdded, MessagesExpunged, MetadataChanged,
+)
 from .index import Index, NewRow
 from .interfaces import AppendResult, CopyResult, IAccount, MailboxInfo, MailboxStatus, MessageMeta
 from .mailbox import FolderState, Mailbox
@@ -403,9 +405,11 @@ class Account:
         return mailbox_id, "" if info is None else info.name, owners
 
     # -- messages ----------------------------------------------------------------
-    async def append(self, name: str, messages: list[tuple[bytes, tuple[str, ...], datetime | None]]) -> AppendResult:
+    async def append(self, name: str, messages: list[tuple]) -> AppendResult:
+        """``messages``: (bytes, flags, date) or (bytes, flags, date, annotations)
+        where annotations are (owner, entry, value) rows (RFC 5257 §4.3)."""
         name = normalize_name(name)
-        prepared = [(data, validate_flags(flags), date) for data, flags, date in messages]
+        prepared = [(data, validate_flags(flags), date, *rest) for data, flags, date, *rest in messages]
         async with self.queue:
             added, flags = await self.workers.run(self._append_sync, name, prepared)
             self._apply_added(added, [self.intern(f) for f in flags])
@@ -415,7 +419,9 @@ class Account:
         info = self._info(name)
         # Analysis before the write lock: CPU work, nothing to undo.
         prepared = []
-        for data, flags, date in messages:
+        annotations = []
+        for data, flags, date, *rest in messages:
+            annotations.append(rest[0] if rest else ())
             data = normalize_line_endings(data)
             when = (date or local_now()).replace(microsecond=0)
             prepared.append((data, frozenset(flags), when, analyze(data)))
@@ -434,6 +440,9 @@ class Account:
                     rows.append(NewRow(uid, filename, flags_to_text(flags), first_modseq + i, len(data), when, cache))
                 maildir.fsync_dir(os.path.join(directory, "cur"))
                 self.index.insert_messages(info.id, rows)
+                self.index.set_annotations(info.id, [(row.uid, owner, entry, value)
+                                                     for row, given in zip(rows, annotations)
+                                                     for owner, entry, value in given])
                 uid_next = info.uid_next + len(rows)
                 self.index.set_counters(info.id, uid_next, first_modseq + len(rows) - 1)
         except BaseException:
@@ -578,6 +587,49 @@ class Account:
         # recorded as expunged, and the next start removes them.
         maildir.remove_files([os.path.join(directory, "cur", name) for name in filenames.values()])
         return modseq
+
+    # -- message annotations (RFC 5257) ---------------------------------------------------
+    async def annotations(self, mailbox: Mailbox, uids: list[int], user: str) -> dict[int, list[tuple[str, str, bytes]]]:
+        """uid -> (entry, "shared" or "priv", value) of the /shared values and ``user``'s private ones."""
+        rows = await self.queue.run(self.index.annotations, mailbox.id, uids, ("", user))
+        result: dict[int, list[tuple[str, str, bytes]]] = {}
+        for uid, owner, entry, value in rows:
+            result.setdefault(uid, []).append((entry, "shared" if owner == "" else "priv", value))
+        return result
+
+    async def store_annotations(self, mailbox: Mailbox, uids: list[int], rows: list[tuple[str, str, bytes | None]],
+                                origin: object = None, unchanged_since: int | None = None,
+                                max_entries: int | None = None) -> list[tuple[int, frozenset[str], int]]:
+        """Set (None: remove) (owner, entry, value) ``rows`` on every one of
+        ``uids``; each message gets a new MODSEQ (RFC 5257 with RFC 7162),
+        except those changed after ``unchanged_since``. More than
+        ``max_entries`` per message and owner: ``[ANNOTATE TOOMANY]``, nothing stored."""
+        async with self.queue:
+            targets = [uid for uid in sorted(set(uids)) if uid in mailbox
+                       and (unchanged_since is None or mailbox.modseq_of(uid) <= unchanged_since)]
+            if not targets or mailbox.deleted:
+                return []
+            first = await self.workers.run(self._annotate_sync, mailbox.id, targets, rows, max_entries)
+            changes = [(uid, mailbox.flags_of(uid), first + i) for i, uid in enumerate(targets)]
+            mailbox.apply_flags(changes)
+            self.bus.publish(AnnotationsChanged(mailbox.id, tuple(changes), origin))
+        return changes
+
+    def _annotate_sync(self, mailbox_id: int, uids: list[int], rows: list[tuple[str, str, bytes | None]],
+                       max_entries: int | None) -> int:
+        with self.index.transaction():
+            self.index.set_annotations(mailbox_id, [(uid, owner, entry, value) for uid in uids for owner, entry, value in rows])
+            if max_entries is not None:
+                owners = tuple({owner for owner, _, _ in rows})
+                counts: dict[tuple[int, str], int] = {}
+                for uid, owner, _entry, _value in self.index.annotations(mailbox_id, uids, owners):
+                    counts[uid, owner] = counts.get((uid, owner), 0) + 1
+                if any(count > max_entries for count in counts.values()):
+                    raise IMAPError("Too many annotations.", b"ANNOTATE TOOMANY")
+            first = self.index.next_modseqs(len(uids))
+            self.index.set_modseqs(mailbox_id, [(uid, first + i) for i, uid in enumerate(uids)])
+            self.index.set_counters(mailbox_id, highest_modseq=first + len(uids) - 1)
+        return first
 
     async def meta(self, mailbox: Mailbox, uids: list[int], cached: bool = True) -> list[MessageMeta]:
         async with self.queue:

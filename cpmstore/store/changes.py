@@ -30,6 +30,16 @@ class FlagsChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class AnnotationsChanged:
+    """Message annotations changed (RFC 5257): each message got a new MODSEQ,
+    its flags as they are. Sessions announce it as they would a flag change."""
+
+    mailbox_id: int
+    changes: tuple[tuple[int, frozenset[str], int], ...]  # (uid, flags, modseq)
+    origin: object = None
+
+
+@dataclass(frozen=True, slots=True)
 class MessagesExpunged:
     mailbox_id: int
     uids: tuple[int, ...]
@@ -59,7 +69,8 @@ class MetadataChanged:
     owner: str = ""
 
 
-Change = MessagesAdded | FlagsChanged | MessagesExpunged | MailboxChanged | MetadataChanged
+Change = (MessagesAdded | FlagsChanged | AnnotationsChanged | MessagesExpunged | MailboxChanged
+          | MetadataChanged)
 
 
 class ChangeBus:

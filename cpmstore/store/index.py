@@ -140,7 +140,7 @@ class Index:
         self.connection.execute("UPDATE mailboxes SET name = ? WHERE id = ?", (name, mailbox_id))
 
     def delete_mailbox(self, mailbox_id: int) -> None:
-        for table in ("messages", "expunged", "acl", "metadata", "urlauth_keys"):
+        for table in ("messages", "expunged", "acl", "metadata", "urlauth_keys", "annotations"):
             self.connection.execute(f"DELETE FROM {table} WHERE mailbox_id = ?", (mailbox_id,))
         self.connection.execute("DELETE FROM mailboxes WHERE id = ?", (mailbox_id,))
 
@@ -247,6 +247,12 @@ class Index:
             f"SELECT ?, ?, ?, ?, {kept} FROM messages WHERE mailbox_id = ? AND uid = ?",
             [(target_id, dst, filename, modseq, source_id, src) for src, dst, filename, modseq in copies],
         )
+        # Annotations belong to the message and travel with it (RFC 5257 §4.5).
+        self.connection.executemany(
+            "INSERT INTO annotations (mailbox_id, uid, owner, entry, value) "
+            "SELECT ?, ?, owner, entry, value FROM annotations WHERE mailbox_id = ? AND uid = ?",
+            [(target_id, dst, source_id, src) for src, dst, _filename, _modseq in copies],
+        )
 
     def filenames(self, mailbox_id: int, uids: list[int]) -> dict[int, str]:
         found: dict[int, str] = {}
@@ -263,6 +269,9 @@ class Index:
             "DELETE FROM messages WHERE mailbox_id = ? AND uid = ?", [(mailbox_id, uid) for uid in uids]
         )
         self.connection.executemany(
+            "DELETE FROM annotations WHERE mailbox_id = ? AND uid = ?", [(mailbox_id, uid) for uid in uids]
+        )
+        self.connection.executemany(
             "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)",
             [(mailbox_id, uid, modseq) for uid in uids],
         )
@@ -272,6 +281,39 @@ class Index:
             "UPDATE messages SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
             [(flags, modseq, mailbox_id, uid) for uid, flags, modseq in changes],
         )
+
+    def set_modseqs(self, mailbox_id: int, changes: list[tuple[int, int]]) -> None:
+        self.connection.executemany(
+            "UPDATE messages SET modseq = ? WHERE mailbox_id = ? AND uid = ?",
+            [(modseq, mailbox_id, uid) for uid, modseq in changes],
+        )
+
+    def annotations(self, mailbox_id: int, uids: list[int], owners: tuple[str, ...]) -> list[tuple[int, str, str, bytes]]:
+        """(uid, owner, entry, value) of ``uids`` for ``owners``."""
+        marks = ", ".join("?" * len(owners))
+        result = []
+        for chunk, where, args in _uid_chunks(uids):
+            rows = self.connection.execute(
+                f"SELECT uid, owner, entry, value FROM annotations WHERE mailbox_id = ? AND {where} "
+                f"AND owner IN ({marks}) ORDER BY uid, entry",
+                (mailbox_id, *args, *owners),
+            )
+            result.extend((uid, owner, entry, bytes(value)) for uid, owner, entry, value in rows if uid in chunk)
+        return result
+
+    def set_annotations(self, mailbox_id: int, changes: list[tuple[int, str, str, bytes | None]]) -> None:
+        """(uid, owner, entry, value) each; None removes."""
+        for uid, owner, entry, value in changes:
+            if value is None:
+                self.connection.execute(
+                    "DELETE FROM annotations WHERE mailbox_id = ? AND uid = ? AND owner = ? AND entry = ?",
+                    (mailbox_id, uid, owner, entry),
+                )
+            else:
+                self.connection.execute(
+                    "INSERT OR REPLACE INTO annotations (mailbox_id, uid, owner, entry, value) VALUES (?, ?, ?, ?, ?)",
+                    (mailbox_id, uid, owner, entry, value),
+                )
 
     def meta_rows(self, mailbox_id: int, uids: list[int], cached: bool) -> list[tuple]:
         """(uid, size, internaldate, sent_date[, envelope, body, bodystructure, header])

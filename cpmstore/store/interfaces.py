@@ -173,6 +173,15 @@ class IMailbox(Interface):
         alone (checked under the same lock as the write, RFC 7162 §3.1.3).
         Returns (uid, new flags, modseq) for every message that changed."""
 
+    async def annotations(uids: list[int], user: str) -> dict[int, list[tuple[str, str, bytes]]]:
+        """uid -> (entry, "shared" | "priv", value): the /shared annotations and
+        ``user``'s private ones (RFC 5257)."""
+
+    async def store_annotations(uids: list[int], rows: list[tuple[str, str, bytes | None]], origin: object = None,
+                                unchanged_since: int | None = None, max_entries: int | None = None):
+        """Set or remove (owner, entry, value) annotation rows ("" owner for
+        value.shared); one new MODSEQ per message, like ``store_flags``."""
+
     async def expunge(uids: list[int] | None = None, origin: object = None) -> list[int]:
         """Remove the \\Deleted messages (only those in ``uids`` when given).
         Returns the expunged UIDs, ascending."""

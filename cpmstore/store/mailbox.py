@@ -129,6 +129,13 @@ class Mailbox:
                           unchanged_since: int | None = None, allowed=None) -> list[tuple[int, frozenset[str], int]]:
         return await self._account.store_flags(self, uids, mode, flags, origin, unchanged_since, allowed)
 
+    async def annotations(self, uids: list[int], user: str) -> dict[int, list[tuple[str, str, bytes]]]:
+        return await self._account.annotations(self, uids, user)
+
+    async def store_annotations(self, uids: list[int], rows: list[tuple[str, str, bytes | None]], origin: object = None,
+                                unchanged_since: int | None = None, max_entries: int | None = None):
+        return await self._account.store_annotations(self, uids, rows, origin, unchanged_since, max_entries)
+
     async def expunge(self, uids: list[int] | None = None, origin: object = None) -> list[int]:
         return await self._account.expunge(self, uids, origin)
 

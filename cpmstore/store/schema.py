@@ -108,7 +108,20 @@ CREATE TABLE metadata (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+# Per-message annotations (RFC 5257): value.shared rows have owner '', a
+# value.priv row belongs to one user.
+_V3 = """
+CREATE TABLE annotations (
+    mailbox_id INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    owner TEXT NOT NULL,
+    entry TEXT NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (mailbox_id, uid, owner, entry)
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 
 
 def connect(path: str) -> sqlite3.Connection:

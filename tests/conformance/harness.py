@@ -12,7 +12,8 @@ UIDVALIDITY and MODSEQ values, the human-readable text after a status and its
 response code, capability lists, INTERNALDATEs of the append moment, the order
 of untagged responses and of FETCH items, flag-list order, atom vs quoted vs
 literal spelling, the case of BODYSTRUCTURE media types, encodings and
-parameter names. Everything else must be equal, or be listed in
+parameter names, the letter order of ACL rights strings and the order of
+ACL and METADATA pairs. Everything else must be equal, or be listed in
 ``allowlist.toml`` with the RFC section that makes cpmstore's answer right.
 
 This module owns only the client side: sockets, parsing responses, comparing.

@@ -545,6 +545,227 @@ TWO_SESSIONS = LOGIN + """
     c: LOGOUT
 """
 
+# ACL (RFC 4314) and the other users' namespace. {user} owns every folder and
+# shares it with {user2}, who reaches it as "shared/{user}/..." (RFC 2342 §5,
+# the prefix both servers are configured with). \Seen is left out: Dovecot
+# keeps it per user in shared folders, cpmstore keeps flags shared.
+ACL_OWNER = LOGIN + """
+    a: CREATE "{box}"
+    a: CREATE "{box}/sub"
+    a: MYRIGHTS "{box}"
+    a: GETACL "{box}"
+    a: LISTRIGHTS "{box}" {user}
+    a: LISTRIGHTS "{box}" {user2}
+    a: SETACL "{box}" {user2} lr
+    a: GETACL "{box}"
+    a: SETACL "{box}" {user2} +wsi
+    a: GETACL "{box}"
+    a: SETACL "{box}" {user2} -w
+    a: GETACL "{box}"
+    a: SETACL "{box}" {user2} +c
+    a: GETACL "{box}"
+    a: SETACL "{box}" {user2} +d
+    a: GETACL "{box}"
+    a: SETACL "{box}" {user2} -cd
+    a: GETACL "{box}"
+    a: SETACL "{box}" {user2} -x
+    a: GETACL "{box}"
+    a: SETACL "{box}" {user2} lrz
+    a: SETACL "{box}" {user2} ""
+    a: GETACL "{box}"
+    a: SETACL "{box}" {user2} lrswi
+    a: SETACL "{box}" -{user2} w
+    a: GETACL "{box}"
+    a: DELETEACL "{box}" -{user2}
+    a: DELETEACL "{box}" {user2}
+    a: GETACL "{box}"
+    a: DELETEACL "{box}" {user2}
+    a: GETACL "{box}/sub"
+    a: SETACL "{box}" {user} lr
+    a: MYRIGHTS "{box}"
+    a: GETACL "{box}"
+    a: DELETEACL "{box}" {user}
+    a: MYRIGHTS "{box}"
+    a: GETACL "{box}"
+    a: GETACL "{box}/nosuch"
+    a: MYRIGHTS "{box}/nosuch"
+    a: SETACL "{box}/nosuch" {user2} lr
+    a: DELETEACL "{box}/nosuch" {user2}
+    a: LISTRIGHTS "{box}/nosuch" {user2}
+    a: MYRIGHTS INBOX
+    a: GETACL
+    a: SETACL "{box}" {user2}
+    a: LOGOUT
+"""
+
+# Dovecot caches a session's rights (acl_cache_secs), so each grant the
+# grantee is to see is tried in a fresh session: b with lr, c with lrswi, d
+# with r alone, e with none. The owner's SELECT first takes \Recent: a
+# read-only SELECT by the grantee takes it in Dovecot but not in cpmstore.
+ACL_GRANTEE = LOGIN + """
+    a: CREATE "{box}"
+    a: CREATE "{box}/hidden"
+    a: APPEND "{box}" (\\Flagged) "17-Jul-1996 02:44:25 -0700" {lit:plain} () "18-Jul-1996 02:44:25 -0700" {lit:small}
+    a: SELECT "{box}"
+    a: UNSELECT
+    a: SETACL "{box}" {user2} lr
+    b: LOGIN {user2} pass
+    b: NAMESPACE
+    b: LIST "" "shared/{user}/{box}*"
+    b: LIST "shared/{user}/" "{box}%"
+    b: LIST "" "shared/{user}/{box}/%"
+    b: MYRIGHTS "shared/{user}/{box}"
+    b: GETACL "shared/{user}/{box}"
+    b: LISTRIGHTS "shared/{user}/{box}" {user2}
+    b: SETACL "shared/{user}/{box}" {user2} lrswi
+    b: DELETEACL "shared/{user}/{box}" {user2}
+    b: STATUS "shared/{user}/{box}" (MESSAGES UIDNEXT)
+    b: EXAMINE "shared/{user}/{box}"
+    b: SELECT "shared/{user}/{box}"
+    b: FETCH 1:* (UID FLAGS RFC822.SIZE)
+    b: FETCH 2 (BODY.PEEK[HEADER.FIELDS (Subject)])
+    b: SEARCH FLAGGED
+    b: STORE 1 +FLAGS (\\Answered)
+    b: CREATE "{box}"
+    b: COPY 1 "{box}"
+    b: MOVE 1 "{box}"
+    b: UNSELECT
+    b: APPEND "shared/{user}/{box}" {sync:small}
+    b: CREATE "shared/{user}/{box}/child"
+    b: DELETE "shared/{user}/{box}"
+    b: RENAME "shared/{user}/{box}" "shared/{user}/{box}-renamed"
+    b: RENAME "shared/{user}/{box}" "{box}-mine"
+    b: SELECT "shared/{user}/{box}/hidden"
+    b: SELECT "shared/{user}/{box}/nosuch"
+    b: STATUS "shared/{user}/{box}/hidden" (MESSAGES)
+    b: STATUS "shared/{user}/{box}/nosuch" (MESSAGES)
+    b: MYRIGHTS "shared/{user}/{box}/hidden"
+    b: MYRIGHTS "shared/{user}/{box}/nosuch"
+    b: GETACL "shared/{user}/{box}/hidden"
+    b: GETACL "shared/{user}/{box}/nosuch"
+    b: APPEND "shared/{user}/{box}/hidden" {sync:small}
+    b: APPEND "shared/{user}/{box}/nosuch" {sync:small}
+    b: SELECT "{box}"
+    b: COPY 1 "shared/{user}/{box}"
+    b: COPY 1 "shared/{user}/{box}/hidden"
+    b: COPY 1 "shared/{user}/{box}/nosuch"
+    b: LOGOUT
+    a: SETACL "{box}" {user2} lrswi
+    c: LOGIN {user2} pass
+    c: MYRIGHTS "shared/{user}/{box}"
+    c: SELECT "shared/{user}/{box}"
+    c: STORE 1 +FLAGS (\\Answered)
+    c: STORE 1 -FLAGS (\\Flagged)
+    c: STORE 2 +FLAGS ($Label1)
+    c: STORE 2 +FLAGS (\\Deleted)
+    c: EXPUNGE
+    c: APPEND "shared/{user}/{box}" (\\Draft) "19-Jul-1996 02:44:25 -0700" {lit:mixed}
+    c: NOOP
+    c: SELECT "{box}"
+    c: COPY 1 "shared/{user}/{box}"
+    c: MOVE 1 "shared/{user}/{box}"
+    c: SELECT "shared/{user}/{box}"
+    c: FETCH 1:* (UID FLAGS)
+    c: COPY 1:2 "{box}"
+    c: MOVE 1 "{box}"
+    c: UNSELECT
+    c: CREATE "shared/{user}/{box}/child"
+    c: DELETE "shared/{user}/{box}"
+    c: RENAME "shared/{user}/{box}" "shared/{user}/{box}-renamed"
+    c: GETACL "shared/{user}/{box}"
+    c: LOGOUT
+    a: SELECT "{box}"
+    a: FETCH 1:* (UID FLAGS)
+    a: SETACL "{box}" {user2} r
+    d: LOGIN {user2} pass
+    d: LIST "" "shared/{user}/{box}*"
+    d: MYRIGHTS "shared/{user}/{box}"
+    d: STATUS "shared/{user}/{box}" (MESSAGES)
+    d: EXAMINE "shared/{user}/{box}"
+    d: LOGOUT
+    a: DELETEACL "{box}" {user2}
+    e: LOGIN {user2} pass
+    e: LIST "" "shared/{user}/{box}*"
+    e: MYRIGHTS "shared/{user}/{box}"
+    e: SELECT "shared/{user}/{box}"
+    e: STATUS "shared/{user}/{box}" (MESSAGES)
+    e: LOGOUT
+    a: LOGOUT
+"""
+
+# Folder and server annotations (RFC 5464). Options come before the mailbox
+# name (RFC 5464 §5, errata 2785/2786). Entry names are lower-case: Dovecot
+# answers SERVERBUG to some mixed-case ones. Every value is removed at the
+# end, because Dovecot cannot DELETE a folder that still has metadata. Not
+# here: SETMETADATA of the bare "/shared" (Dovecot accepts it and corrupts
+# that folder's index; cpmstore answers BAD, RFC 5464 §3.2).
+METADATA = LOGIN + """
+    a: CREATE "{box}"
+    a: SETACL "{box}" {user2} lr
+    a: GETMETADATA "{box}" /shared/comment
+    a: SETMETADATA "{box}" (/private/comment "mine")
+    a: SETMETADATA "{box}" (/shared/comment "for everyone")
+    a: GETMETADATA "{box}" /private/comment
+    a: GETMETADATA "{box}" (/private/comment /shared/comment /shared/nosuch)
+    a: SETMETADATA "{box}" (/shared/vendor/cpm/a "1" /shared/vendor/cpm/a/b "22" /shared/vendor/cpm/c "333")
+    a: GETMETADATA "{box}" /shared/vendor/cpm
+    a: GETMETADATA (DEPTH 0) "{box}" /shared/vendor/cpm/a
+    a: GETMETADATA (DEPTH 1) "{box}" /shared/vendor/cpm
+    a: GETMETADATA (DEPTH infinity) "{box}" /shared/vendor
+    a: GETMETADATA (DEPTH infinity) "{box}" /shared
+    a: GETMETADATA (DEPTH 1) "{box}" (/shared/vendor/cpm /private)
+    a: GETMETADATA (MAXSIZE 2) "{box}" (/shared/vendor/cpm/a /shared/vendor/cpm/a/b /shared/vendor/cpm/c)
+    a: GETMETADATA (MAXSIZE 2 DEPTH 1) "{box}" /shared/vendor/cpm
+    a: GETMETADATA (DEPTH infinity MAXSIZE 100) "{box}" /shared/vendor
+    a: GETMETADATA (DEPTH 2) "{box}" /shared
+    a: GETMETADATA (MAXSIZE -1) "{box}" /shared
+    a: GETMETADATA (NOSUCHOPTION 1) "{box}" /shared
+    a: GETMETADATA "{box}" (DEPTH 1) /shared/vendor/cpm
+    a: GETMETADATA "{box}" /nosuchprefix/x
+    a: GETMETADATA "{box}" /shared/
+    a: SETMETADATA "{box}" (/nosuchprefix/x "1")
+    a: SETMETADATA "{box}" (/shared/a*b "1")
+    a: GETMETADATA "{box}/nosuch" /shared/comment
+    a: SETMETADATA "{box}/nosuch" (/shared/comment "x")
+    a: SETMETADATA "{box}" (/shared/vendor/cpm/a NIL)
+    a: GETMETADATA (DEPTH infinity) "{box}" /shared/vendor
+    a: SETMETADATA "{box}" (/shared/vendor/cpm/nosuch NIL)
+    a: SETMETADATA "{box}" (/shared/vendor/cpm/c {lit:small})
+    a: GETMETADATA "{box}" /shared/vendor/cpm/c
+    a: SETMETADATA "" (/private/vendor/{box} "server value")
+    a: GETMETADATA "" /private/vendor/{box}
+    a: GETMETADATA "" /shared/vendor/{box}
+    b: LOGIN {user2} pass
+    b: GETMETADATA "shared/{user}/{box}" (/shared/comment /private/comment)
+    b: SETMETADATA "shared/{user}/{box}" (/shared/vendor/cpm/b "theirs")
+    b: SETMETADATA "shared/{user}/{box}" (/private/comment "user4's own")
+    b: GETMETADATA "shared/{user}/{box}" (/shared/comment /private/comment)
+    b: GETMETADATA "" /private/vendor/{box}
+    b: LOGOUT
+    a: GETMETADATA "{box}" (/shared/comment /private/comment)
+    a: SETACL "{box}" {user2} lrw
+    c: LOGIN {user2} pass
+    c: SETMETADATA "shared/{user}/{box}" (/shared/comment "theirs")
+    c: SETMETADATA "shared/{user}/{box}" (/private/comment NIL)
+    c: LOGOUT
+    a: GETMETADATA "{box}" (/shared/comment /private/comment)
+    a: SETACL "{box}" {user2} l
+    d: LOGIN {user2} pass
+    d: GETMETADATA "shared/{user}/{box}" /shared/comment
+    d: SETMETADATA "shared/{user}/{box}" (/private/comment "x")
+    d: LOGOUT
+    a: DELETEACL "{box}" {user2}
+    e: LOGIN {user2} pass
+    e: GETMETADATA "shared/{user}/{box}" /shared/comment
+    e: SETMETADATA "shared/{user}/{box}" (/private/comment "x")
+    e: LOGOUT
+    a: SETMETADATA "{box}" (/private/comment NIL /shared/comment NIL /shared/vendor/cpm/a/b NIL /shared/vendor/cpm/b NIL /shared/vendor/cpm/c NIL)
+    a: SETMETADATA "" (/private/vendor/{box} NIL)
+    a: GETMETADATA (DEPTH infinity) "{box}" (/shared /private)
+    a: GETMETADATA "" /private/vendor/{box}
+    a: LOGOUT
+"""
+
 SCENARIOS = {
     "session": SESSION,
     "select": SELECT,
@@ -556,6 +777,9 @@ SCENARIOS = {
     "search": SEARCH,
     "condstore": CONDSTORE,
     "two_sessions": TWO_SESSIONS,
+    "acl_owner": ACL_OWNER,
+    "acl_grantee": ACL_GRANTEE,
+    "metadata": METADATA,
 }
 
 
