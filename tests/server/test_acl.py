@@ -172,6 +172,10 @@ async def test_rfc4314_4_read_only_grantee_sees_and_reads_but_changes_nothing(se
             S: * 1 FETCH (FLAGS (\\Recent))
             S: * 2 FETCH (FLAGS (\\Seen \\Recent))
             S: c4 OK Fetch completed.
+            C: c5 MOVE 1 "Other Users/user1/Chats"
+            S: c5 NO [NOPERM] ...
+            C: c6 UID MOVE 2 "Other Users/user1/Chats"
+            S: c6 NO [NOPERM] ...
         """)
     await in_thread(scenario)
 
