@@ -134,11 +134,11 @@ def _match(key: SearchKey, ctx: _Context, seq: int, uid: int, meta, body) -> boo
     if op == "FLAG":
         if args[0] == "\\Recent":
             return uid in view.recent
-        return args[0] in view.mailbox.flags_of(uid)
+        return view.mailbox.spell(args[0], register=False) in view.mailbox.flags_of(uid)
     if op == "UNFLAG":
         if args[0] == "\\Recent":
             return uid not in view.recent
-        return args[0] not in view.mailbox.flags_of(uid)
+        return view.mailbox.spell(args[0], register=False) not in view.mailbox.flags_of(uid)
     if op == "NEW":
         return uid in view.recent and "\\Seen" not in view.mailbox.flags_of(uid)
     if op == "OLD":

@@ -59,7 +59,8 @@ async def store(session, cmd: Store) -> Reply:
         # Modseqs only grow, so one left alone above the bound was refused.
         modified = [(seq, uid) for seq, uid in pairs
                     if uid not in changed and uid in mailbox and mailbox.modseq_of(uid) > unchanged_since]
-    for line in view.note_keywords(cmd.flags if cmd.mode != "-" else ()):
+    spelled = [mailbox.spell(flag, register=False) for flag in cmd.flags]
+    for line in view.note_keywords(spelled if cmd.mode != "-" else ()):
         session.send(line)
     refused = {uid for _seq, uid in modified}
     for n, (seq, uid) in enumerate(pairs, 1):

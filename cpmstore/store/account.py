@@ -410,12 +410,15 @@ class Account:
         where annotations are (owner, entry, value) rows (RFC 5257 §4.3)."""
         name = normalize_name(name)
         prepared = [(data, validate_flags(flags), date, *rest) for data, flags, date, *rest in messages]
+        loaded = self._loaded(name)
+        if loaded is not None:
+            prepared = [(data, tuple(loaded.spell(f) for f in flags), *rest) for data, flags, *rest in prepared]
         async with self.queue:
-            added, flags = await self.workers.run(self._append_sync, name, prepared)
+            added, flags = await self.workers.run(self._append_sync, name, prepared, loaded is not None)
             self._apply_added(added, [self.intern(f) for f in flags])
         return AppendResult(added.uid_validity, tuple(added.uids))
 
-    def _append_sync(self, name: str, messages: list[tuple[bytes, tuple[str, ...], datetime | None]]) -> tuple[_Added, list[frozenset[str]]]:
+    def _append_sync(self, name: str, messages: list[tuple], spelled: bool = False) -> tuple[_Added, list[frozenset[str]]]:
         info = self._info(name)
         # Analysis before the write lock: CPU work, nothing to undo.
         prepared = []
@@ -425,6 +428,12 @@ class Account:
             data = normalize_line_endings(data)
             when = (date or local_now()).replace(microsecond=0)
             prepared.append((data, frozenset(flags), when, analyze(data)))
+        if not spelled and any(not f.startswith("\\") for _, flags, _, _ in prepared for f in flags):
+            # Keywords take the spelling the folder already has (RFC 3501 §2.3.2);
+            # an open folder's spelling was applied by the caller.
+            spelling = self.index.keyword_spellings(info.id)
+            prepared = [(data, frozenset(spelling.get(f.lower(), f) if not f.startswith("\\") else f for f in flags),
+                         when, cache) for data, flags, when, cache in prepared]
         directory = maildir.mailbox_dir(self.user_dir, info.id)
         delivered: list[str] = []
         try:
@@ -537,7 +546,7 @@ class Account:
 
     async def store_flags(self, mailbox: Mailbox, uids: list[int], mode: str, flags: tuple[str, ...], origin: object = None,
                           unchanged_since: int | None = None, allowed=None) -> list[tuple[int, frozenset[str], int]]:
-        flags = validate_flags(flags)
+        flags = tuple(mailbox.spell(flag) for flag in validate_flags(flags))
         async with self.queue:
             plan: list[tuple[int, frozenset[str]]] = []
             for uid in sorted(set(uids)):

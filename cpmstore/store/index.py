@@ -282,6 +282,15 @@ class Index:
             [(flags, modseq, mailbox_id, uid) for uid, flags, modseq in changes],
         )
 
+    def keyword_spellings(self, mailbox_id: int) -> dict[str, str]:
+        """Lower-case keyword -> the spelling stored in the folder."""
+        spelling: dict[str, str] = {}
+        for (text,) in self.connection.execute("SELECT DISTINCT flags FROM messages WHERE mailbox_id = ?", (mailbox_id,)):
+            for flag in text.split():
+                if not flag.startswith("\\"):
+                    spelling.setdefault(flag.lower(), flag)
+        return spelling
+
     def set_modseqs(self, mailbox_id: int, changes: list[tuple[int, int]]) -> None:
         self.connection.executemany(
             "UPDATE messages SET modseq = ? WHERE mailbox_id = ? AND uid = ?",

@@ -60,6 +60,7 @@ class Mailbox:
         self.uid_next = info.uid_next
         self.highest_modseq = info.highest_modseq
         self.deleted = False
+        self._spelling: dict[str, str] | None = None
 
     @property
     def account(self) -> "Account":
@@ -83,6 +84,23 @@ class Mailbox:
 
     def flags_of(self, uid: int) -> frozenset[str]:
         return self._state.flags[self._position(uid)]
+
+    def spell(self, flag: str, register: bool = True) -> str:
+        """The spelling this folder already uses for keyword ``flag``: keywords
+        compare case-insensitively (RFC 3501 §2.3.2), so every message and
+        session shares the first one stored, as in Dovecot."""
+        if flag.startswith("\\"):
+            return flag
+        if self._spelling is None:
+            spelling: dict[str, str] = {}
+            for flags in set(self._state.flags):  # interned: few distinct sets
+                for each in flags:
+                    if not each.startswith("\\"):
+                        spelling.setdefault(each.lower(), each)
+            self._spelling = spelling
+        if not register:
+            return self._spelling.get(flag.lower(), flag)
+        return self._spelling.setdefault(flag.lower(), flag)
 
     def modseq_of(self, uid: int) -> int:
         return self._state.modseqs[self._position(uid)]

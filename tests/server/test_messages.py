@@ -510,3 +510,47 @@ async def test_zero_byte_append_is_refused(server):
         """)
 
     await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rfc3501_2_3_2_keywords_keep_the_folders_spelling(server):
+    """Keywords compare case-insensitively across the folder: a keyword sent
+    in another case takes the spelling already stored, in STORE, APPEND and
+    SEARCH, as Dovecot answers."""
+    def scenario():
+        run(server.port, LOGIN + """
+            C: a1 CREATE Tags
+            S: a1 OK Create completed.
+            C: a2 APPEND Tags (MyKeyword) {1+}
+            C: x
+            S: a2 OK [APPENDUID ... 1] Append completed.
+            C: a3 APPEND Tags (MYKEYWORD Other) {1+}
+            C: y
+            S: a3 OK [APPENDUID ... 2] Append completed.
+            C: a4 APPEND Tags {1+}
+            C: z
+            S: a4 OK [APPENDUID ... 3] Append completed.
+            C: a5 SELECT Tags
+            S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\read-report-sent MyKeyword Other)
+            S: * OK [PERMANENTFLAGS ...] ...
+            S: * 3 EXISTS
+            S: * 3 RECENT
+            S: * OK [UNSEEN 1] ...
+            S: * OK [UIDVALIDITY ...] ...
+            S: * OK [UIDNEXT 4] ...
+            S: * OK [HIGHESTMODSEQ ...] ...
+            S: a5 OK [READ-WRITE] Select completed.
+            C: a6 STORE 3 +FLAGS (mykeyword)
+            S: * 3 FETCH (FLAGS (MyKeyword \\Recent))
+            S: a6 OK Store completed.
+            C: a7 SEARCH KEYWORD mYkEyWoRd
+            S: * SEARCH 1 2 3
+            S: a7 OK Search completed.
+            C: a8 STORE 1 -FLAGS (MYKEYWORD)
+            S: * 1 FETCH (FLAGS (\\Recent))
+            S: a8 OK Store completed.
+            C: a9 SEARCH UNKEYWORD other
+            S: * SEARCH 1 3
+            S: a9 OK Search completed.
+        """)
+    await in_thread(scenario)
