@@ -14,6 +14,9 @@ from ..server import access
 from .reply import Reply
 
 DELIMITER = "/"
+# RFC 6154 §2 (CREATE-SPECIAL-USE accepts exactly these).
+SPECIAL_USES = {attr.lower(): attr for attr in
+                ("\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash")}
 
 
 def list_line(verb: bytes, attrs: list[bytes], name: str, extra: bytes = b"") -> bytes:
@@ -28,9 +31,15 @@ def encode_name(name: str) -> bytes:
 async def create(session, cmd: Create) -> Reply:
     # RFC 3501 §6.3.3: a trailing delimiter only says the client wants children.
     name = cmd.mailbox.rstrip(DELIMITER) if cmd.mailbox != DELIMITER else cmd.mailbox
+    use = []
+    for attr in cmd.use:
+        canonical = SPECIAL_USES.get(attr.lower())
+        if canonical is None:
+            raise IMAPError(f"Unknown special-use attribute {attr}.", b"USEATTR")  # RFC 6154 §3
+        use.append(canonical)
     # RFC 4314 §4: k on the parent.
     account, local = await access.creatable(session, name)
-    await account.create_mailbox(local)
+    await account.create_mailbox(local, " ".join(dict.fromkeys(use)) or None)
     return Reply.ok("Create completed.")
 
 
@@ -125,11 +134,20 @@ async def list_(session, cmd: List) -> Reply:
                     continue
                 attrs = [b"\\Subscribed"] if name in subscribed else []
                 out.append((name, attrs + _children(name, exists, with_children), b""))
+    if "SPECIAL-USE" in cmd.select_options:
+        out = [entry for entry in out if entry[0] in exists and _special(visible[entry[0]])]  # RFC 6154 §4
     for name, attrs, extra in out:
+        if name in exists:
+            attrs = attrs + _special(visible[name])  # RFC 6154 §2: always, as Dovecot does
         session.send(list_line(b"LIST", attrs, name, extra))
         if cmd.status_items and name in exists and "r" in visible[name].rights:
             session.send(await status_line(session, name, cmd.status_items))
     return Reply.ok("List completed.")
+
+
+def _special(folder) -> list[bytes]:
+    use = folder.account.special_use(folder.name)
+    return [attr.encode() for attr in use.split()] if use else []
 
 
 def _children(name: str, exists: set[str], with_children: set[str]) -> list[bytes]:
@@ -161,7 +179,7 @@ async def _lsub(session, cmd: List) -> Reply:
     return Reply.ok("Lsub completed.")
 
 
-_STATUS_ITEMS = frozenset({"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ"})
+_STATUS_ITEMS = frozenset({"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "SIZE"})
 
 
 async def status_line(session, name: str, items: tuple[str, ...]) -> bytes:
@@ -175,6 +193,7 @@ async def status_line(session, name: str, items: tuple[str, ...]) -> bytes:
         "UIDVALIDITY": info.uid_validity,
         "UNSEEN": info.unseen,
         "HIGHESTMODSEQ": info.highest_modseq,  # RFC 7162 §3.1.10
+        "SIZE": info.size,  # RFC 8438
     }
     pairs = [b"%s %d" % (item.encode(), values[item]) for item in items]
     return wire.untagged(b"STATUS " + encode_name(name) + b" (" + b" ".join(pairs) + b")")

@@ -91,7 +91,10 @@ class Select(Command):
 
 @dataclass(frozen=True, slots=True)
 class Create(Command):
+    """``use``: special-use attributes of ``CREATE name (USE (...))`` (RFC 6154 §3)."""
+
     mailbox: str = ""
+    use: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

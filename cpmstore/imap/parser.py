@@ -37,6 +37,7 @@ _STORE_ITEM = re.compile(rb"([+-]?)FLAGS(\.SILENT)?", re.IGNORECASE)
 # RFC 4466 tagged-ext-label and tagged-ext-simple.
 _EXT_LABEL = re.compile(rb"[A-Za-z_.-][A-Za-z0-9_.:-]*")
 _EXT_SIMPLE = re.compile(rb"[0-9*:,$]+")
+_USE_ATTR = re.compile(rb"\\[A-Za-z][A-Za-z0-9_-]*")  # RFC 6154 use-attr: "\" atom
 # Entry names (RFC 5464 §3.2): printable ASCII without SP; §5 also forbids
 # "*" and "%", checked apart to say which one was found.
 _ENTRY_CHARS = re.compile(rb"[\x21-\x7e]*")
@@ -211,6 +212,25 @@ def _select(reader: Reader, tag: bytes, name: str) -> Select:
         reader.sp()
         params = _ext_params(reader)
     return Select(tag, name, mailbox, readonly=name == "EXAMINE", params=params)
+
+
+def _create(reader: Reader, tag: bytes, name: str) -> Create:
+    """``CREATE SP mailbox [SP "(" "USE" SP "(" [use-attr *(SP use-attr)] ")" ")"]``
+    (RFC 3501 §6.3.3, RFC 4466 create-param, RFC 6154 §3)."""
+    reader.sp()
+    mailbox = reader.mailbox()
+    if reader.at_end():
+        return Create(tag, name, mailbox)
+    reader.sp()
+    use: list[str] = []
+
+    def param(r: Reader) -> None:
+        if r.keyword() != "USE":
+            raise r.error("Unknown CREATE parameter")
+        r.sp()
+        use.extend(r.paren_list(lambda inner: inner.read(_USE_ATTR, "use-attr").group().decode("ascii")))
+    reader.paren_list(param)
+    return Create(tag, name, mailbox, tuple(use))
 
 
 def _rename(reader: Reader, tag: bytes, name: str) -> Rename:
@@ -615,7 +635,7 @@ _COMMANDS: dict[str, Parse] = {
     "NAMESPACE": _no_arguments(Namespace),
     "SELECT": _select,
     "EXAMINE": _select,
-    "CREATE": _one_mailbox(Create),
+    "CREATE": _create,
     "DELETE": _one_mailbox(Delete),
     "RENAME": _rename,
     "SUBSCRIBE": _one_mailbox(Subscribe),

@@ -61,7 +61,8 @@ class Session:
             caps += [b"NAMESPACE", b"UNSELECT", b"CHILDREN", b"UIDPLUS", b"MOVE", b"MULTIAPPEND",
                      b"APPENDLIMIT=%d" % self.context.config.limits.max_literal_bytes,
                      b"CONDSTORE", b"QRESYNC", b"LIST-EXTENDED", b"LIST-STATUS", b"NOTIFY",
-                     b"ACL", b"RIGHTS=texk", b"METADATA", b"METADATA-SERVER", b"ANNOTATE-EXPERIMENT-1"]
+                     b"ACL", b"RIGHTS=texk", b"METADATA", b"METADATA-SERVER", b"ANNOTATE-EXPERIMENT-1",
+                     b"SPECIAL-USE", b"CREATE-SPECIAL-USE", b"STATUS=SIZE"]
         return caps
 
     def greeting(self) -> bytes:

@@ -93,6 +93,7 @@ class Account:
         # that checking a right on every command costs no index query.
         self._ids: dict[str, int] | None = None
         self._acls: dict[int, dict[str, str]] = {}
+        self._special: dict[str, str] = {}
 
     def intern(self, flags: frozenset[str]) -> frozenset[str]:
         return self._interned.setdefault(flags, flags)
@@ -107,32 +108,34 @@ class Account:
     async def list_mailboxes(self) -> list[MailboxInfo]:
         return await self.queue.run(self.index.mailboxes)
 
-    async def create_mailbox(self, name: str) -> MailboxInfo:
+    async def create_mailbox(self, name: str, special_use: str | None = None) -> MailboxInfo:
+        """``special_use``: RFC 6154 attributes of the new folder, space-separated."""
         name = normalize_name(name)
-        created = await self.queue.run(self._create_sync, name)
+        created = await self.queue.run(self._create_sync, name, special_use)
         self._ids = None
         for info in created:
             self.bus.publish(MailboxChanged("created", info.id, info.name))
         return created[-1]
 
-    def _create_sync(self, name: str) -> list[MailboxInfo]:
+    def _create_sync(self, name: str, special_use: str | None = None) -> list[MailboxInfo]:
         if self.index.mailbox(name) is not None:
             raise MailboxExists()
         with self._new_folders() as created:
-            self._create_in_tx(name, created)
+            self._create_in_tx(name, created, special_use)
         return created
 
     def _new_folders(self):
         return _NewFolders(self)
 
-    def _create_in_tx(self, name: str, created: list[MailboxInfo]) -> MailboxInfo:
+    def _create_in_tx(self, name: str, created: list[MailboxInfo], special_use: str | None = None) -> MailboxInfo:
         """Create ``name`` and its missing parents inside the open transaction."""
         info = None
         for each in [*parents_of(name), name]:
             info = self.index.mailbox(each)
             if info is None:
                 uid_validity = self.index.new_uid_validity()
-                mailbox_id = self.index.insert_mailbox(each, uid_validity, self.index.next_modseqs())
+                use = special_use if each == name else None
+                mailbox_id = self.index.insert_mailbox(each, uid_validity, self.index.next_modseqs(), use)
                 # A new folder starts with its parent's ACL, as in Dovecot, so
                 # that a shared tree stays shared as it grows (RFC 4314 §3 leaves it open).
                 parent = self.index.mailbox(each.rpartition("/")[0]) if "/" in each else None
@@ -140,7 +143,7 @@ class Account:
                     self.index.set_acl(mailbox_id, self.index.acl(parent.id))
                 # The directory before the commit: a crash leaves an empty
                 # directory without a row, which the next start removes.
-                maildir.make_mailbox_dir(self.user_dir, mailbox_id, maildir.MailboxFile(each, uid_validity))
+                maildir.make_mailbox_dir(self.user_dir, mailbox_id, maildir.MailboxFile(each, uid_validity, use))
                 info = self.index.mailbox_by_id(mailbox_id)
                 created.append(info)
         return info
@@ -313,7 +316,13 @@ class Account:
             self._ids, self._acls = ids, acls
 
     def _access_sync(self) -> tuple[dict[str, int], dict[int, dict[str, str]]]:
-        return {m.name: m.id for m in self.index.mailboxes()}, self.index.acls()
+        mailboxes = self.index.mailboxes()
+        self._special = {m.name: m.special_use for m in mailboxes if m.special_use}
+        return {m.name: m.id for m in mailboxes}, self.index.acls()
+
+    def special_use(self, name: str) -> str | None:
+        """RFC 6154 attributes of folder ``name`` (after ``load_access``)."""
+        return self._special.get(name)
 
     def folder_names(self) -> list[str]:
         """Every folder name (after ``load_access``)."""

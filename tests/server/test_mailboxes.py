@@ -214,3 +214,44 @@ async def test_rfc3501_6_3_8_and_6_3_9_list_root_and_lsub_parents(server):
         """)
 
     await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rfc6154_special_use_and_rfc8438_status_size(server):
+    def scenario():
+        run(server.port, LOGIN + """
+            C: a1 CREATE Bin (USE (\\trash))
+            S: a1 OK Create completed.
+            C: a2 CREATE Sent/2026 (USE (\\Sent \\Archive))
+            S: a2 OK Create completed.
+            C: a3 CREATE Odd (USE (\\Important))
+            S: a3 NO [USEATTR] ...
+            C: a4 CREATE Odd2 (FOO (x))
+            S: a4 BAD ...
+            C: a5 LIST "" "*"
+            S: * LIST (\\HasNoChildren \\Trash) "/" Bin
+            S: * LIST (\\HasNoChildren) "/" INBOX
+            S: * LIST (\\HasChildren) "/" Sent
+            S: * LIST (\\HasNoChildren \\Sent \\Archive) "/" Sent/2026
+            S: a5 OK List completed.
+            C: a6 LIST (SPECIAL-USE) "" "*"
+            S: * LIST (\\HasNoChildren \\Trash) "/" Bin
+            S: * LIST (\\HasNoChildren \\Sent \\Archive) "/" Sent/2026
+            S: a6 OK List completed.
+            C: a7 RENAME Bin Trash
+            S: a7 OK Rename completed.
+            C: a8 LIST "" "Trash" RETURN (SPECIAL-USE)
+            S: * LIST (\\HasNoChildren \\Trash) "/" Trash
+            S: a8 OK List completed.
+            C: a9 APPEND Trash {5+}
+            C: hello
+            S: a9 OK [APPENDUID ... 1] Append completed.
+            C: b1 STATUS Trash (SIZE MESSAGES)
+            S: * STATUS Trash (SIZE 5 MESSAGES 1)
+            S: b1 OK Status completed.
+            C: b2 LIST "" "Tr*" RETURN (STATUS (SIZE))
+            S: * LIST (\\HasNoChildren \\Trash) "/" Trash
+            S: * STATUS Trash (SIZE 5)
+            S: b2 OK List completed.
+        """)
+    await in_thread(scenario)
