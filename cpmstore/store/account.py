@@ -225,7 +225,7 @@ class Account:
         for mailbox, target in renames:
             maildir.write_mailbox_file(
                 maildir.mailbox_dir(self.user_dir, mailbox.id),
-                maildir.MailboxFile(target, mailbox.uid_validity, mailbox.special_use),
+                maildir.MailboxFile(target, mailbox.uid_validity, mailbox.special_use, mailbox.uid_next),
             )
         return _Renamed(created, [(m.id, m.name, target) for m, target in renames], None)
 
@@ -500,6 +500,8 @@ class Account:
         with self.index.transaction():
             moved = self._copy_in_tx(source_id, uids, self._info(target), move, removed_files)
         maildir.remove_files(removed_files)
+        if move:
+            self._record_uid_next(source_id, moved.source_uids)
         return moved
 
     def _copy_in_tx(self, source_id: int, uids: list[int], target: MailboxInfo, move: bool, removed_files: list[str]) -> _Moved:
@@ -604,7 +606,18 @@ class Account:
         # After the commit: a crash in between leaves files whose UIDs are
         # recorded as expunged, and the next start removes them.
         maildir.remove_files([os.path.join(directory, "cur", name) for name in filenames.values()])
+        self._record_uid_next(mailbox_id, uids)
         return modseq
+
+    def _record_uid_next(self, mailbox_id: int, removed: list[int]) -> None:
+        """When the highest UIDs leave a folder, its mailbox file keeps UIDNEXT,
+        so a rebuild from the files alone cannot give those UIDs out again."""
+        info = self.index.mailbox_by_id(mailbox_id)
+        remaining = self.index.highest_uid(mailbox_id)
+        if info is not None and removed and max(removed) > remaining:
+            maildir.write_mailbox_file(maildir.mailbox_dir(self.user_dir, mailbox_id),
+                                       maildir.MailboxFile(info.name, info.uid_validity, info.special_use,
+                                                           info.uid_next))
 
     # -- message annotations (RFC 5257) ---------------------------------------------------
     async def annotations(self, mailbox: Mailbox, uids: list[int], user: str) -> dict[int, list[tuple[str, str, bytes]]]:

@@ -282,6 +282,9 @@ class Index:
             [(flags, modseq, mailbox_id, uid) for uid, flags, modseq in changes],
         )
 
+    def highest_uid(self, mailbox_id: int) -> int:
+        return self._one("SELECT coalesce(max(uid), 0) FROM messages WHERE mailbox_id = ?", (mailbox_id,))[0]
+
     def keyword_spellings(self, mailbox_id: int) -> dict[str, str]:
         """Lower-case keyword -> the spelling stored in the folder."""
         spelling: dict[str, str] = {}

@@ -42,6 +42,15 @@ class MailboxFile:
     name: str
     uid_validity: int
     special_use: str | None = None
+    # A floor for UIDNEXT, kept when the highest UIDs are expunged, so that a
+    # rebuild from the files never hands out an expunged UID again under the
+    # same UIDVALIDITY (RFC 3501 §2.3.1.1). 0: nothing recorded.
+    uid_next: int = 0
+
+    def describes(self, name: str, uid_validity: int, special_use: str | None, uid_next: int) -> bool:
+        """Whether this file agrees with the index's view of the folder."""
+        return ((self.name, self.uid_validity, self.special_use) == (name, uid_validity, special_use)
+                and self.uid_next <= uid_next)
 
 
 def mail_root(user_dir: str) -> str:
@@ -105,7 +114,8 @@ def make_mailbox_dir(user_dir: str, mailbox_id: int, info: MailboxFile) -> str:
 def write_mailbox_file(path: str, info: MailboxFile) -> None:
     """Atomically replace ``<dir>/mailbox`` (write, fsync, rename, fsync dir)."""
     data = json.dumps(
-        {"name": info.name, "uid_validity": info.uid_validity, "special_use": info.special_use},
+        {"name": info.name, "uid_validity": info.uid_validity, "special_use": info.special_use,
+         "uid_next": info.uid_next},
         ensure_ascii=False,
     ).encode("utf-8")
     tmp = os.path.join(path, MAILBOX_FILE + ".tmp")
@@ -118,7 +128,8 @@ def read_mailbox_file(path: str) -> MailboxFile | None:
     try:
         with open(os.path.join(path, MAILBOX_FILE), "rb") as f:
             raw = json.loads(f.read().decode("utf-8"))
-        return MailboxFile(str(raw["name"]), int(raw["uid_validity"]), raw.get("special_use"))
+        return MailboxFile(str(raw["name"]), int(raw["uid_validity"]), raw.get("special_use"),
+                           int(raw.get("uid_next") or 0))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

@@ -13,6 +13,7 @@ Synchronous and blocking: a worker thread or a stopped server only.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from datetime import datetime
@@ -73,11 +74,13 @@ def recover(user_dir: str, index: Index) -> None:
 
 def _recover_mailbox(user_dir: str, index: Index, info: MailboxInfo) -> None:
     path = maildir.mailbox_dir(user_dir, info.id)
-    described = maildir.MailboxFile(info.name, info.uid_validity, info.special_use)
+    described = maildir.MailboxFile(info.name, info.uid_validity, info.special_use, info.uid_next)
     complete = all(os.path.isdir(os.path.join(path, sub)) for sub in ("tmp", "new", "cur"))
     if not complete:
         log.warn("Directory of {name} missing: recreated", name=info.name)
-    if not complete or maildir.read_mailbox_file(path) != described:
+    found = maildir.read_mailbox_file(path)
+    if not complete or found is None or not found.describes(info.name, info.uid_validity, info.special_use,
+                                                            info.uid_next):
         # Missing, or a RENAME committed before its file was rewritten.
         maildir.make_mailbox_dir(user_dir, info.id, described)
     for leftover in os.listdir(os.path.join(path, "tmp")):
@@ -169,7 +172,8 @@ def check_index(user_dir: str) -> list[str]:
                 problems.append(f"directory {mailbox_id} has no folder in the index")
         for info in known.values():
             directory = maildir.mailbox_dir(user_dir, info.id)
-            if maildir.read_mailbox_file(directory) != maildir.MailboxFile(info.name, info.uid_validity, info.special_use):
+            found = maildir.read_mailbox_file(directory)
+            if found is None or not found.describes(info.name, info.uid_validity, info.special_use, info.uid_next):
                 problems.append(f"{info.name}: mailbox file missing or out of date")
             rows = {filename: uid for uid, _, _, filename in index.load_state(info.id)}
             files = set(_message_files(directory))
@@ -226,7 +230,7 @@ def _rebuild_mailbox(user_dir: str, index: Index, mailbox_id: int) -> int:
     index.note_uid_validity(described.uid_validity)
     index.insert_mailbox(name, described.uid_validity, index.next_modseqs(), described.special_use, mailbox_id)
     if name != described.name:
-        described = maildir.MailboxFile(name, described.uid_validity, described.special_use)
+        described = dataclasses.replace(described, name=name)
     maildir.write_mailbox_file(directory, described)
     for leftover in os.listdir(os.path.join(directory, "tmp")):
         maildir.remove_files([os.path.join(directory, "tmp", leftover)])
@@ -239,5 +243,7 @@ def _rebuild_mailbox(user_dir: str, index: Index, mailbox_id: int) -> int:
         uid_next = uid + 1
     maildir.fsync_dir(os.path.join(directory, "cur"))
     index.insert_messages(mailbox_id, rows)
+    # Expunged top UIDs left no file: the mailbox file remembers how far UIDs went.
+    uid_next = max(uid_next, described.uid_next)
     index.set_counters(mailbox_id, uid_next, max((r.modseq for r in rows), default=None))
     return len(rows)

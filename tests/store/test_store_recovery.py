@@ -192,3 +192,32 @@ async def test_large_folder_opens_with_one_bulk_query(store, account, data_dir):
     finally:
         account.index.connection.set_trace_callback(None)
         await again.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_rebuild_never_reuses_expunged_top_uids(store, account, data_dir):
+    """RFC 3501 §2.3.1.1: a UID is never given twice under one UIDVALIDITY,
+    also after a rebuild from the files when the highest UIDs were expunged
+    (so no file shows how far UIDs went) or moved away."""
+    await account.create_mailbox("Chats")
+    await account.append("Chats", [(b"Subject: %d\r\n\r\nx\r\n" % i, (), None) for i in range(5)])
+    chats = await account.open_mailbox("Chats")
+    await chats.store_flags([4, 5], "+", ("\\Deleted",))
+    await chats.expunge()
+    await account.copy(chats, [3], "INBOX", move=True)
+    validity = chats.uid_validity
+    user_dir = account.user_dir
+    await store.close()
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(index_path(user_dir) + suffix):
+            os.unlink(index_path(user_dir) + suffix)
+    rebuild_index(user_dir)
+    again = MaildirStore(data_dir)
+    try:
+        account = await again.account("alice")
+        result = await account.append("Chats", [(b"Subject: new\r\n\r\ny\r\n", (), None)])
+        assert result.uid_validity == validity
+        assert result.uids == (6,)
+        assert check_index(user_dir) == []
+    finally:
+        await again.close()
