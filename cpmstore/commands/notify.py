@@ -19,7 +19,13 @@ async def notify(session, cmd: Notify) -> Reply:
     account = session.account
     names = {m.id: m.name for m in await account.list_mailboxes()}
     subscribed = set(await account.subscriptions())
-    notifier = Notifier(session, cmd, names, subscribed)
+    others = []
+    for owner in session.context.store.sharing_with(session.user):
+        other = await session.context.store.existing_account(owner)
+        if other is not None:
+            await other.load_access()
+            others.append(other)
+    notifier = Notifier(session, cmd, names, subscribed, tuple(others))
     session.notifier = notifier
     if cmd.status:
         # RFC 5465 §3.1: the state each named mailbox is in now, to start from.

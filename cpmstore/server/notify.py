@@ -17,6 +17,7 @@ from ..commands.mailbox import encode_name, list_line, status_line as mailbox_st
 from ..imap import mutf7
 from ..imap import response as wire
 from ..imap.commands import Notify, NotifyGroup
+from .access import shown_name
 from ..store.changes import (
     AnnotationsChanged, FlagsChanged, MailboxChanged, MessagesAdded, MessagesExpunged, MetadataChanged,
 )
@@ -52,7 +53,8 @@ def check_groups(groups: tuple[NotifyGroup, ...]) -> None:
 
 
 class Notifier:
-    def __init__(self, session, command: Notify, names: dict[int, str], subscribed: set[str]) -> None:
+    def __init__(self, session, command: Notify, names: dict[int, str], subscribed: set[str],
+                 others: tuple = ()) -> None:
         self.session = session
         self.groups = [g for g in command.groups if g.filter not in _SELECTED]
         selected = [g for g in command.groups if g.filter in _SELECTED]
@@ -61,11 +63,21 @@ class Notifier:
         self.subscribed = subscribed  # for the "subscribed" filter
         self._status: dict[str, None] = {}  # mailboxes owing a STATUS, in order
         self._lines: list[bytes] = []
-        self._unsubscribe = session.account.bus.subscribe(self._on_change)
+        self._unsubscribes = [session.account.bus.subscribe(self._on_change)]
+        # Other users' folders this user may see (RFC 4314 with RFC 5465): their
+        # owners' buses, with each folder's name kept current from them.
+        self.other_names: dict[tuple[str, int], str] = {}
+        for account in others:
+            for name in account.folder_names():
+                self.other_names[account.username, account.folder_id(name)] = name
+            self._unsubscribes.append(account.bus.subscribe(
+                lambda change, account=account: self._on_other_change(account, change)))
         self.overflowed = False
 
     def close(self) -> None:
-        self._unsubscribe()
+        for unsubscribe in self._unsubscribes:
+            unsubscribe()
+        self._unsubscribes = []
 
     # -- what the client asked for ------------------------------------------------
     @property
@@ -157,6 +169,52 @@ class Notifier:
         else:
             self._lines.append(_list_line(b"", name))
 
+    def _on_other_change(self, account, change) -> None:
+        """A change in another user's store: told only where this user's rights
+        let them see the folder, by the name they know it by."""
+        if self.overflowed:
+            return
+        user = self.session.user
+        key = (account.username, getattr(change, "mailbox_id", 0))
+        if isinstance(change, MailboxChanged):
+            if change.kind in ("subscribed", "unsubscribed"):
+                return  # the owner's subscriptions, not this user's
+            before = self.other_names.get(key)
+            if change.kind == "deleted":
+                self.other_names.pop(key, None)
+            else:
+                self.other_names[key] = change.name
+            rights = account.rights_by_id(change.mailbox_id, user)
+            shown = shown_name(self.session, account, change.name)
+            if "MailboxName" not in self.events_for(shown):
+                return
+            if change.kind == "renamed" and "l" in rights:
+                old = wire.string(mutf7.encode(shown_name(self.session, account, change.old_name or "")))
+                self._lines.append(_list_line(b"", shown)[:-2] + b' ("OLDNAME" (' + old + b"))\r\n")
+            elif change.kind == "acl" or ("l" in rights and change.kind != "deleted"):
+                # RFC 5465 §5.4: a folder appears or vanishes for this user.
+                self._lines.append(_list_line(b"" if "l" in rights else b"\\NonExistent", shown))
+            elif change.kind == "deleted" and before is not None and "l" in rights:
+                self._lines.append(_list_line(b"\\NonExistent", shown))
+        elif isinstance(change, MetadataChanged):
+            return  # another user's folder metadata: not announced (RFC 5465 §5.9 is about one's own)
+        else:
+            selected = self.session.selected
+            if (selected is not None and selected.mailbox.account is account
+                    and selected.mailbox.id == change.mailbox_id):
+                return  # the selected view tells of it
+            name = self.other_names.get(key)
+            if name is None or "r" not in account.rights_by_id(change.mailbox_id, user):
+                return
+            shown = shown_name(self.session, account, name)
+            wanted = {MessagesAdded: "MessageNew", MessagesExpunged: "MessageExpunge",
+                      FlagsChanged: "FlagChange", AnnotationsChanged: "AnnotationChange"}[type(change)]
+            if wanted in self.events_for(shown):
+                self._status[shown] = None
+        if len(self._status) + len(self._lines) > MAX_PENDING:
+            self._overflow()
+        self.session.notification_ready()
+
     def _metadata_changed(self, change: MetadataChanged) -> None:
         """RFC 5465 §5.9-§5.10, RFC 5464 §4.4.2: an unsolicited METADATA
         naming the entries that changed (not their values)."""
@@ -198,8 +256,10 @@ class Notifier:
         while self._status:
             name = next(iter(self._status))
             del self._status[name]
-            if name in self.names.values():
+            try:
                 session.send(await status_line(session, name))
+            except IMAPError:
+                pass  # gone, or no longer readable, since the change was queued
 
 
 def _list_line(attrs: bytes, name: str) -> bytes:

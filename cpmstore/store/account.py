@@ -324,6 +324,10 @@ class Account:
         """RFC 6154 attributes of folder ``name`` (after ``load_access``)."""
         return self._special.get(name)
 
+    def folder_id(self, name: str) -> int | None:
+        """The id of folder ``name`` (after ``load_access``)."""
+        return (self._ids or {}).get(name)
+
     def folder_names(self) -> list[str]:
         """Every folder name (after ``load_access``)."""
         return sorted(self._ids or ())

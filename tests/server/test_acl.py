@@ -602,3 +602,51 @@ async def test_rfc4314_4_insert_only_folder_is_a_drop_box(server):
             S: c1 OK Status completed.
         """)
     await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rfc5465_grantee_hears_shared_folder_changes_and_acl_changes(server):
+    """NOTIFY reaches across users: the grantee hears of new messages in a
+    folder shared with them (STATUS, by the name they know it by), and of ACL
+    changes that make it appear or vanish (RFC 5465 §5.4); nothing of the
+    owner's folders they may not see."""
+    def scenario():
+        owner = run(server.port, SHARE_CHATS + """
+            C: a1 SETACL Chats user2 lr
+            S: a1 OK Setacl completed.
+        """)
+        grantee = run(server.port, LOGIN2 + """
+            C: n1 NOTIFY SET (subtree "Other Users" (MessageNew MessageExpunge MailboxName))
+            S: n1 OK NOTIFY completed.
+        """)
+        run(server.port, """
+            C: b1 APPEND Secret {5+}
+            C: hello
+            S: b1 OK [APPENDUID ... 1] Append completed.
+            C: b2 APPEND Chats {5+}
+            C: hello
+            S: b2 OK [APPENDUID ... 3] Append completed.
+        """, owner)
+        run(server.port, """
+            S: * STATUS "Other Users/user1/Chats" (MESSAGES 3 UIDNEXT 4 UNSEEN 2)
+        """, grantee)
+        run(server.port, """
+            C: b3 DELETEACL Chats user2
+            S: b3 OK Deleteacl completed.
+        """, owner)
+        run(server.port, """
+            S: * LIST (\\NonExistent) "/" "Other Users/user1/Chats"
+        """, grantee)
+        run(server.port, """
+            C: b4 APPEND Chats {5+}
+            C: hello
+            S: b4 OK [APPENDUID ... 4] Append completed.
+            C: b5 SETACL Chats user2 lr
+            S: b5 OK Setacl completed.
+        """, owner)
+        run(server.port, """
+            S: * LIST () "/" "Other Users/user1/Chats"
+            C: c1 NOOP
+            S: c1 OK NOOP completed.
+        """, grantee)
+    await in_thread(scenario)
