@@ -85,6 +85,9 @@ class LimitsConfig:
     max_append_messages: int = 1000
     max_metadata_value_bytes: int = 65536
     max_metadata_entries: int = 256
+    # Per-user quota (RFC 9208), over all of a user's folders; 0 is none.
+    quota_storage_bytes: int = 0
+    quota_messages: int = 0
 
 
 @dataclass(frozen=True, slots=True)

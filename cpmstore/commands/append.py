@@ -1,4 +1,7 @@
-"""APPEND (RFC 3501 §6.3.11), MULTIAPPEND (RFC 3502), [APPENDUID] (RFC 4315)."""
+"""APPEND (RFC 3501 §6.3.11), MULTIAPPEND (RFC 3502), [APPENDUID] (RFC 4315),
+literal8 messages (RFC 3516 §4.4: stored as sent) and CATENATE (RFC 4469,
+see ``catenate``). MULTIAPPEND is all or none: every catenated message is
+built before anything is stored."""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ from ..errors import NoSuchMailbox
 from ..imap import response as wire
 from ..imap.commands import Append
 from ..server import access
+from .catenate import assemble
+from .quota import limits as quota_limits
 from .reply import Reply
 from .store import annotation_rows
 
@@ -22,15 +27,25 @@ async def append(session, cmd: Append) -> Reply:
     limit = session.context.config.limits.max_append_messages
     if len(cmd.messages) > limit:
         return Reply(b"NO", f"Too many messages in one APPEND (limit {limit}).", b"LIMIT")
-    if any(not m.data for m in cmd.messages):
+    if any(not m.data and not m.catenate for m in cmd.messages):
         # An empty message is no RFC 5322 message at all (Dovecot refuses it too).
         return Reply(b"NO", "Can't save a zero byte message.")
     try:
         folder = await access.folder(session, cmd.mailbox, "i")  # RFC 4314 §4
-        messages = [(m.data, permitted_flags(m.flags, folder.rights), m.date,
-                     annotation_rows(session, m.annotations, folder.rights)) for m in cmd.messages]
-        result = await folder.account.append(folder.name, messages)
+        datas = [await _data(session, m) for m in cmd.messages]
+        if not all(datas):
+            return Reply(b"NO", "Can't save a zero byte message.")
+        messages = [(data, permitted_flags(m.flags, folder.rights), m.date,
+                     annotation_rows(session, m.annotations, folder.rights), m.binary or bool(m.catenate))
+                    for data, m in zip(datas, cmd.messages)]
+        result = await folder.account.append(folder.name, messages, quota=quota_limits(session))
     except NoSuchMailbox:
         return Reply(b"NO", "Mailbox doesn't exist: " + cmd.mailbox, b"TRYCREATE")
     code = b"APPENDUID %d %s" % (result.uid_validity, wire.number_set(result.uids))
     return Reply.ok("Append completed.", code)
+
+
+async def _data(session, message) -> bytes:
+    if not message.catenate:
+        return message.data
+    return await assemble(session, message.catenate, session.context.config.limits.max_literal_bytes)

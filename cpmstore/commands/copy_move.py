@@ -9,6 +9,7 @@ from ..imap.commands import Copy
 from ..server import access
 from ..store.interfaces import CopyResult
 from .append import permitted_flags
+from .quota import limits as quota_limits
 from .reply import Reply
 
 
@@ -26,7 +27,8 @@ async def copy(session, cmd: Copy) -> Reply:
         if cmd.move:
             access.require(view.rights, "te")  # RFC 6851 §3.3: as COPY, STORE \Deleted, EXPUNGE
         if target.account is view.mailbox.account and all(r in target.rights for r in "stw"):
-            result = await target.account.copy(view.mailbox, uids, target.name, move=cmd.move, origin=session)
+            result = await target.account.copy(view.mailbox, uids, target.name, move=cmd.move, origin=session,
+                                               quota=quota_limits(session))
         else:
             result = await _copy_through(session, view, uids, target, cmd.move)
     except NoSuchMailbox:
@@ -59,7 +61,7 @@ async def _copy_through(session, view, uids: list[int], target: access.Folder, m
                          meta.internaldate, rows))
     if not messages:
         return CopyResult(0, (), ())
-    result = await target.account.append(target.name, messages)
+    result = await target.account.append(target.name, messages, quota=quota_limits(session))
     source_uids = tuple(meta.uid for meta in metas)
     if move:
         await mailbox.store_flags(list(source_uids), "+", ("\\Deleted",), origin=session)

@@ -1,5 +1,6 @@
 """FETCH and UID FETCH (RFC 3501 §6.4.5, §7.4.2; UID FETCH §6.4.8), with
-MODSEQ and CHANGEDSINCE (RFC 7162 §3.1.4-3.1.5) and VANISHED (§3.2.6).
+MODSEQ and CHANGEDSINCE (RFC 7162 §3.1.4-3.1.5), VANISHED (§3.2.6) and
+BINARY, BINARY.PEEK, BINARY.SIZE (RFC 3516 §4.2-4.3).
 
 What each message costs is decided once per command from the items asked
 for: flags and sizes come from the shared in-memory state; dates and the
@@ -13,19 +14,20 @@ from __future__ import annotations
 
 from twisted.internet.threads import deferToThreadPool
 
-from ..errors import BadCommand
+from ..errors import BadCommand, IMAPError
 from ..imap import response as wire
 from ..imap.annotations import encode_annotation
 from ..imap.commands import Fetch
 from ..imap.condstore import fetch_modifiers
 from ..imap.datetimes import format_internaldate
 from ..imap.fetchatt import FetchAtt, response_name
+from ..mime.binary import UnknownTransferEncoding, binary_section
 from ..mime.sections import fetch_section
 from .reply import Reply
 
 _CACHED = frozenset({"ENVELOPE", "BODYSTRUCTURE", "RFC822.HEADER"})
 _META = frozenset({"INTERNALDATE"}) | _CACHED
-_FILE = frozenset({"RFC822", "RFC822.TEXT"})
+_FILE = frozenset({"RFC822", "RFC822.TEXT", "BINARY", "BINARY.SIZE"})
 _SETS_SEEN = frozenset({"RFC822", "RFC822.TEXT"})
 _HEADER_ONLY = frozenset({"HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT"})
 _CHUNK_MESSAGES = 2000
@@ -48,7 +50,15 @@ def _needs_cache(att: FetchAtt) -> bool:
 
 
 def _sets_seen(att: FetchAtt) -> bool:
-    return att.name in _SETS_SEEN or (att.name == "BODY" and att.section is not None and not att.peek)
+    if att.name in ("BODY", "BINARY"):
+        return att.section is not None and not att.peek
+    return att.name in _SETS_SEEN
+
+
+class UnknownCte(IMAPError):
+    """Unknown Content-Transfer-Encoding"""
+
+    code = b"UNKNOWN-CTE"  # RFC 3516 §4.3: the whole FETCH fails
 
 
 class Plan:
@@ -92,7 +102,7 @@ async def fetch(session, cmd: Fetch) -> Reply:
     pairs = view.present(named)
     if mods.vanished:
         # "*" reaches the highest UID ever given: an expunged top UID counts.
-        wanted = cmd.sequence_set.matcher(max(mailbox.uid_next - 1, 1))
+        wanted = view.substitute(cmd.sequence_set).matcher(max(mailbox.uid_next - 1, 1))
         gone = [uid for uid in await mailbox.expunged_since(mods.changed_since) if uid in wanted]
         if gone:
             session.send(wire.untagged(b"VANISHED (EARLIER) " + wire.number_set(sorted(gone))))
@@ -136,11 +146,21 @@ async def send_fetch(session, view, plan: "Plan", pairs: list[tuple[int, int]]) 
             for part in _by_size(chunk, mailbox):
                 paths = [(uid, mailbox.path(uid)) for _s, uid in part if uid in mailbox]
                 bodies = await deferToThreadPool(reactor, pool, read_message_files, paths)
-                session.send(b"".join(_responses(view, plan, part, metas, bodies, seen_now, notes)))
+                _send_all(session, _responses(view, plan, part, metas, bodies, seen_now, notes))
                 await session.drained()
         else:
-            session.send(b"".join(_responses(view, plan, chunk, metas, None, seen_now, notes)))
+            _send_all(session, _responses(view, plan, chunk, metas, None, seen_now, notes))
             await session.drained()
+
+
+def _send_all(session, responses) -> None:
+    """Send the responses; when one fails (UNKNOWN-CTE), those made before
+    it still go out, as Dovecot answers, then the error ends the command."""
+    out = []
+    try:
+        out.extend(responses)
+    finally:
+        session.send(b"".join(out))
 
 
 def _chunks(pairs, size):
@@ -208,6 +228,8 @@ def _item(view, att: FetchAtt, uid: int, meta, body: bytes | None) -> bytes:
         return b"RFC822.TEXT " + wire.literal(fetch_section(body, (), "TEXT") or b"")
     if name == "BODY" and att.section is None:
         return b"BODY " + meta.body
+    if name in ("BINARY", "BINARY.SIZE"):
+        return _binary_item(att, body)
     # BODY[section]<partial>
     section = att.section
     if not section.parts and section.text is None:
@@ -221,3 +243,20 @@ def _item(view, att: FetchAtt, uid: int, meta, body: bytes | None) -> bytes:
         origin, count = att.partial
         data = data[origin:origin + count]
     return response_name(att) + b" " + wire.literal(data)
+
+
+def _binary_item(att: FetchAtt, body: bytes) -> bytes:
+    """``BINARY[...]`` as a literal8 when its data is binary, else a literal;
+    ``BINARY.SIZE[...]`` the size that answer would have (RFC 3516 §4.3)."""
+    try:
+        section = binary_section(body, att.section.parts)
+    except UnknownTransferEncoding:
+        raise UnknownCte("Unknown Content-Transfer-Encoding.") from None
+    data = b"" if section is None else section.data  # absent part: empty, as Dovecot
+    if att.name == "BINARY.SIZE":
+        return response_name(att) + b" %d" % len(data)
+    if att.partial is not None:
+        origin, count = att.partial
+        data = data[origin:origin + count]
+    literal = wire.literal(data)
+    return response_name(att) + b" " + (b"~" + literal if section is not None and section.binary else literal)

@@ -6,7 +6,8 @@ One table, so that "what may run before login" is visible in one place
 from __future__ import annotations
 
 from ..server.state import ANY, AUTHENTICATED, NOT_AUTHENTICATED, SELECTED
-from . import acl, append, auth, copy_move, expunge, fetch, general, idle, mailbox, metadata, notify, search, select, store
+from . import acl, append, quota, auth, copy_move, expunge, fetch, general, idle, mailbox, metadata, notify, search, select, store
+from . import sort, thread
 
 HANDLERS = {
     "CAPABILITY": (general.capability, ANY),
@@ -36,6 +37,8 @@ HANDLERS = {
     "GETACL": (acl.getacl, AUTHENTICATED),
     "LISTRIGHTS": (acl.listrights, AUTHENTICATED),
     "MYRIGHTS": (acl.myrights, AUTHENTICATED),
+    "GETQUOTA": (quota.getquota, AUTHENTICATED),
+    "GETQUOTAROOT": (quota.getquotaroot, AUTHENTICATED),
     "GETMETADATA": (metadata.getmetadata, AUTHENTICATED),
     "SETMETADATA": (metadata.setmetadata, AUTHENTICATED),
     "CHECK": (select.check, SELECTED),
@@ -47,4 +50,6 @@ HANDLERS = {
     "STORE": (store.store, SELECTED),
     "COPY": (copy_move.copy, SELECTED),
     "MOVE": (copy_move.copy, SELECTED),
+    "SORT": (sort.sort, SELECTED),
+    "THREAD": (thread.thread, SELECTED),
 }

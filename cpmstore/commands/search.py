@@ -1,4 +1,7 @@
-"""SEARCH and UID SEARCH (RFC 3501 §6.4.4, §7.2.5; CHARSET UTF-8).
+"""SEARCH and UID SEARCH (RFC 3501 §6.4.4, §7.2.5; CHARSET UTF-8), with
+RETURN options and the ESEARCH response (RFC 4731 §3, MODSEQ in it per
+RFC 4731 §3.2 and RFC 7162 §3.1.5), SAVE and ``$`` (RFC 5182 §2) and the
+OLDER / YOUNGER keys (RFC 5032 §3).
 
 Keys are evaluated in order of cost: flags, sequence numbers and UIDs from
 memory; CPM identity headers (Conversation-ID, IMDN-Message-ID, ...) by one
@@ -17,7 +20,7 @@ from ..errors import IMAPError
 from ..imap import response as wire
 from ..imap.commands import Search
 from ..imap.searchkeys import SearchKey
-from ..imap.seqset import RangeSet
+from ..imap.seqset import RangeSet, SequenceSet
 from ..mime.headers import header_values
 from ..mime.sections import fetch_section
 from ..mime.text import searchable_text
@@ -29,13 +32,17 @@ _CHUNK = 2000
 
 # How much of a message a key needs: 0 memory, 1 index row, 2 cached header, 3 file.
 _COST = {"HEADER": 2, "SENTBEFORE": 2, "SENTON": 2, "SENTSINCE": 2, "BODY": 3, "TEXT": 3,
-         "BEFORE": 1, "ON": 1, "SINCE": 1, "LARGER": 1, "SMALLER": 1}
+         "BEFORE": 1, "ON": 1, "SINCE": 1, "LARGER": 1, "SMALLER": 1, "OLDER": 1, "YOUNGER": 1}
+# RFC 5182 §2.4: with only MIN and/or MAX asked, only those messages are
+# "returned" (saved as $, counted for MODSEQ); ALL or COUNT return them all.
+_EVERY = frozenset({"ALL", "COUNT"})
 
 
 class _Context:
-    def __init__(self, view, charset: str) -> None:
+    def __init__(self, view, charset: str, now: int) -> None:
         self.view = view
         self.charset = charset
+        self.now = now  # whole seconds, once per command, for OLDER and YOUNGER
         self.header_sets: dict[int, set[int]] = {}
         self.ranges: dict[int, RangeSet] = {}
 
@@ -59,17 +66,38 @@ def _cost(key: SearchKey, ctx: _Context) -> int:
 
 
 async def search(session, cmd: Search) -> Reply:
-    charset = cmd.charset or "US-ASCII"
+    view = session.selected
+    options = cmd.return_options
+    if options is None or "SAVE" not in options:
+        return await _search(session, cmd, view, view.saved)
+    saved = view.saved  # what "$" in this very command still means
+    # RFC 5182 §2.1: a SEARCH with SAVE that fails with NO leaves "$" empty;
+    # one that fails with BAD leaves it as it was.
+    view.saved = SequenceSet(())
+    try:
+        return await _search(session, cmd, view, saved)
+    except IMAPError as exc:
+        if exc.status == b"BAD":
+            view.saved = saved
+        raise
+
+
+async def matching(session, view, criteria: SearchKey, charset: str | None,
+                   saved: SequenceSet) -> tuple[list[tuple[int, int]], bool]:
+    """The (sequence number, UID) pairs of ``view`` that match ``criteria``, in
+    mailbox order, and whether a MODSEQ key was used (CONDSTORE is then on).
+    SEARCH, SORT and THREAD (RFC 5256 §3) all select their messages here;
+    ``saved`` is what ``$`` stands for (RFC 5182)."""
+    charset = charset or "US-ASCII"
     if charset not in CHARSETS:
         raise IMAPError("Unsupported charset.", b"BADCHARSET (US-ASCII UTF-8)")
-    view = session.selected
     mailbox = view.mailbox
-    ctx = _Context(view, charset)
+    ctx = _Context(view, charset, int(session.context.reactor.seconds()))
     uids_all = view.uids
-    uses_modseq = any(key.op == "MODSEQ" for key in _walk(cmd.criteria))
+    uses_modseq = any(key.op == "MODSEQ" for key in _walk(criteria))
     if uses_modseq:
         session.enable_condstore()
-    for key in _walk(cmd.criteria):
+    for key in _walk(criteria):
         if key.op == "HEADER":
             found = await mailbox.search_header(key.args[0].decode("ascii", "replace"), ctx.text(key.args[1]))
             if found is not None:
@@ -77,9 +105,10 @@ async def search(session, cmd: Search) -> Reply:
         elif key.op == "SEQSET":
             ctx.ranges[id(key)] = key.args[0].matcher(len(uids_all))
         elif key.op == "UID":
-            ctx.ranges[id(key)] = key.args[0].matcher(uids_all[-1] if uids_all else 0)
+            seqset = saved if key.args[0].saved else key.args[0]
+            ctx.ranges[id(key)] = seqset.matcher(uids_all[-1] if uids_all else 0)
     pairs = view.present(list(zip(range(1, len(uids_all) + 1), uids_all)))
-    top = list(cmd.criteria.args) if cmd.criteria.op == "AND" else [cmd.criteria]
+    top = list(criteria.args) if criteria.op == "AND" else [criteria]
     cheap = [k for k in top if _cost(k, ctx) == 0]
     costly = [k for k in top if _cost(k, ctx) > 0]
     for key in cheap:
@@ -103,6 +132,15 @@ async def search(session, cmd: Search) -> Reply:
                 if all(_match(k, ctx, seq, uid, meta, body) for k in costly):
                     survivors.append((seq, uid))
         pairs = survivors
+    return pairs, uses_modseq
+
+
+async def _search(session, cmd: Search, view, saved: SequenceSet) -> Reply:
+    mailbox = view.mailbox
+    pairs, uses_modseq = await matching(session, view, cmd.criteria, cmd.charset, saved)
+    if cmd.return_options is not None:
+        answer_esearch(session, cmd, view, pairs, uses_modseq)
+        return Reply.ok("Search completed.")
     numbers = [uid if cmd.uid else seq for seq, uid in pairs]
     line = b" ".join([b"SEARCH"] + [b"%d" % n for n in numbers])
     if uses_modseq and pairs:
@@ -110,6 +148,46 @@ async def search(session, cmd: Search) -> Reply:
         line += b" (MODSEQ %d)" % max(mailbox.modseq_of(uid) for _seq, uid in pairs)
     session.send(wire.untagged(line))
     return Reply.ok("Search completed.")
+
+
+def answer_esearch(session, cmd: Search, view, pairs: list[tuple[int, int]], uses_modseq: bool) -> None:
+    options = frozenset(cmd.return_options)
+    returned = pairs
+    if not options & _EVERY and options & {"MIN", "MAX"} and pairs:
+        ends = ([pairs[0]] if "MIN" in options else []) + ([pairs[-1]] if "MAX" in options else [])
+        returned = sorted(set(ends))
+    if "SAVE" in options:
+        view.save([uid for _seq, uid in returned])
+        if options == {"SAVE"}:
+            return  # RFC 5182 §2.1: SAVE alone suppresses the response
+    modseq = None
+    if uses_modseq and returned:
+        # RFC 4731 §3.2, RFC 7162 §3.1.5: the highest MODSEQ of the messages returned.
+        modseq = max(view.mailbox.modseq_of(uid) for _seq, uid in returned)
+    numbers = [uid if cmd.uid else seq for seq, uid in pairs]
+    session.send(wire.untagged(esearch_response(cmd.tag, cmd.uid, options, numbers, modseq)))
+
+
+def esearch_response(tag: bytes, uid: bool, options: frozenset[str], numbers: list[int],
+                     modseq: int | None = None) -> bytes:
+    """``ESEARCH (TAG "a1") [UID] [MIN n] [MAX n] [ALL set] [COUNT n] [MODSEQ n]``
+    (RFC 4731 §3.1, §4), items in Dovecot's order; ``numbers`` ascending.
+    With nothing found only COUNT (0) is said (RFC 4731 §3.1)."""
+    parts = [b"ESEARCH (TAG " + wire.quoted(tag) + b")"]
+    if uid:
+        parts.append(b"UID")
+    if numbers:
+        if "MIN" in options:
+            parts.append(b"MIN %d" % numbers[0])
+        if "MAX" in options:
+            parts.append(b"MAX %d" % numbers[-1])
+        if "ALL" in options:
+            parts.append(b"ALL " + wire.number_set(numbers))
+    if "COUNT" in options:
+        parts.append(b"COUNT %d" % len(numbers))
+    if modseq is not None:
+        parts.append(b"MODSEQ %d" % modseq)
+    return b" ".join(parts)
 
 
 def _day(value) -> date | None:
@@ -152,6 +230,10 @@ def _match(key: SearchKey, ctx: _Context, seq: int, uid: int, meta, body) -> boo
         return any(wanted in v.casefold() for v in values)
     if op == "MODSEQ":
         return view.mailbox.modseq_of(uid) >= args[0]
+    if op == "OLDER":
+        return int(meta.internaldate.timestamp()) <= ctx.now - args[0]
+    if op == "YOUNGER":
+        return int(meta.internaldate.timestamp()) >= ctx.now - args[0]
     if op == "LARGER":
         return meta.size > args[0]
     if op == "SMALLER":

@@ -153,13 +153,29 @@ Annotations = tuple[tuple[str, tuple[tuple[str, bytes | None], ...]], ...]
 
 
 @dataclass(frozen=True, slots=True)
+class CatPart:
+    """One ``cat-part`` of APPEND CATENATE (RFC 4469 §5): ``text`` from
+    ``TEXT literal`` (``binary`` when sent as a literal8), or ``url``, the
+    astring of ``URL`` as sent."""
+
+    text: bytes | None = None
+    url: bytes | None = None
+    binary: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class AppendMessage:
-    """One message of APPEND; ``annotations`` from ``ANNOTATION (...)`` (RFC 5257 §4.7)."""
+    """One message of APPEND; ``annotations`` from ``ANNOTATION (...)`` (RFC 5257 §4.7).
+    With ``CATENATE (...)`` (RFC 4469) ``data`` is empty and ``catenate``
+    lists the parts to join; ``binary`` when ``data`` came in a literal8
+    (RFC 3516 §4.4), to be stored as sent."""
 
     data: bytes
     flags: tuple[str, ...] = ()
     date: datetime | None = None  # aware datetime from date-time, or None
     annotations: Annotations = ()
+    catenate: tuple[CatPart, ...] = ()
+    binary: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,9 +240,46 @@ class Expunge(Command):
 
 @dataclass(frozen=True, slots=True)
 class Search(Command):
+    """SEARCH / UID SEARCH. ``return_options`` is None without ``RETURN``
+    (a classic ``* SEARCH`` answer); with it (RFC 4731 §3.1, RFC 5182 §2.1)
+    the upper-cased options MIN MAX ALL COUNT SAVE in the order first sent,
+    ``RETURN ()`` read as ``("ALL",)``."""
+
     uid: bool = False
     charset: str | None = None  # upper-cased
     criteria: SearchKey = field(default_factory=lambda: SearchKey("ALL"))
+    return_options: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SortCriterion:
+    """One RFC 5256 sort key (ARRIVAL CC DATE FROM SIZE SUBJECT TO, and RFC
+    5957's DISPLAYFROM DISPLAYTO), upper-cased, and whether REVERSE preceded it."""
+
+    key: str
+    reverse: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Sort(Command):
+    """SORT / UID SORT (RFC 5256 §3). ``return_options`` as in ``Search``
+    for ESORT's ``RETURN (...)`` (RFC 5267 §3.2), None without it."""
+
+    uid: bool = False
+    criteria: tuple[SortCriterion, ...] = ()
+    charset: str = "US-ASCII"  # upper-cased; mandatory in SORT
+    search: SearchKey = field(default_factory=lambda: SearchKey("ALL"))
+    return_options: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Thread(Command):
+    """THREAD / UID THREAD (RFC 5256 §3): ``algorithm`` upper-cased."""
+
+    uid: bool = False
+    algorithm: str = "REFERENCES"
+    charset: str = "US-ASCII"
+    search: SearchKey = field(default_factory=lambda: SearchKey("ALL"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,3 +370,14 @@ class SetMetadata(Command):
 
     mailbox: str = ""
     entries: tuple[tuple[str, bytes | None], ...] = ()
+
+
+# -- QUOTA (RFC 9208 §4.2-§4.3) -----------------------------------------------
+@dataclass(frozen=True, slots=True)
+class GetQuota(Command):
+    root: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GetQuotaRoot(Command):
+    mailbox: str = ""

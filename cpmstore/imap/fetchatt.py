@@ -4,7 +4,8 @@ Owns the value types for what a client may ask of a message and the names
 they carry in the response. Macros (ALL, FAST, FULL) are expanded by the
 parser. Also owns the ANNOTATE-EXPERIMENT-1 names (RFC 5257 §3.2, §4.3,
 §5): the ``ANNOTATION`` fetch-att and the entry-name checks that STORE and
-APPEND reuse. No sockets, no reactor, no disk.
+APPEND reuse, and BINARY, BINARY.PEEK and BINARY.SIZE with their
+``section-binary`` (RFC 3516 §4.2, §6). No sockets, no reactor, no disk.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ class FetchAtt:
 
     ``name`` is one of ENVELOPE, FLAGS, INTERNALDATE, RFC822, RFC822.HEADER,
     RFC822.SIZE, RFC822.TEXT, BODY, BODYSTRUCTURE, UID, MODSEQ (RFC 7162),
-    ANNOTATION (RFC 5257, with ``annotation``). ``BODY`` with
+    ANNOTATION (RFC 5257, with ``annotation``), BINARY and BINARY.SIZE
+    (RFC 3516, ``section`` with part numbers only; BINARY.PEEK is BINARY
+    with ``peek``). ``BODY`` with
     ``section`` None is the non-extensible body structure; ``BODY`` with a
     section is ``BODY[...]`` (``peek`` for BODY.PEEK). ``partial`` is
     ``(origin, count)`` from ``<origin.count>``.
@@ -78,6 +81,7 @@ _NAME = re.compile(rb"[A-Za-z0-9.]+")
 _PARTS = re.compile(rb"[0-9]+(?:\.[0-9]+)*")
 _SECTION_TEXT = re.compile(rb"[A-Za-z.]+")
 _MSGTEXT = frozenset({"HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT", "TEXT"})
+_BINARY = frozenset({"BINARY", "BINARY.PEEK", "BINARY.SIZE"})  # RFC 3516 §4.2
 
 
 def read_fetch_atts(reader: Reader) -> tuple[FetchAtt, ...]:
@@ -97,21 +101,42 @@ def read_fetch_att(reader: Reader) -> FetchAtt:
     name = reader.read(_NAME, "fetch attribute").group().upper().decode("ascii")
     if name in ("BODY", "BODY.PEEK") and reader.peek() == b"[":
         section = _read_section(reader)
-        partial = None
-        if reader.peek() == b"<":
-            reader.pos += 1
-            origin = reader.number()
-            reader.expect(b".")
-            count = reader.nz_number()
-            reader.expect(b">")
-            partial = (origin, count)
-        return FetchAtt("BODY", section, peek=name == "BODY.PEEK", partial=partial)
+        return FetchAtt("BODY", section, peek=name == "BODY.PEEK", partial=_read_partial(reader))
+    if name in _BINARY:
+        section = _read_section_binary(reader)
+        if name == "BINARY.SIZE":
+            return FetchAtt(name, section)
+        return FetchAtt("BINARY", section, peek=name == "BINARY.PEEK", partial=_read_partial(reader))
     if name == "ANNOTATION":
         reader.sp()
         return FetchAtt(name, annotation=_read_annotation_request(reader))
     if name not in _SIMPLE:
         raise reader.error(f"Unknown fetch attribute {name[:40]}")
     return FetchAtt(name)
+
+
+def _read_partial(reader: Reader) -> tuple[int, int] | None:
+    """``["<" number "." nz-number ">"]``."""
+    if reader.peek() != b"<":
+        return None
+    reader.pos += 1
+    origin = reader.number()
+    reader.expect(b".")
+    count = reader.nz_number()
+    reader.expect(b">")
+    return origin, count
+
+
+def _read_section_binary(reader: Reader) -> Section:
+    """``section-binary = "[" [section-part] "]"`` (RFC 3516 §6): part
+    numbers only; HEADER, TEXT and MIME have no encoding to undo."""
+    reader.expect(b"[")
+    parts: tuple[int, ...] = ()
+    m = reader.match(_PARTS)
+    if m is not None:
+        parts = tuple(_part_number(reader, p) for p in m.group().split(b"."))
+    reader.expect(b"]")
+    return Section(parts)
 
 
 def _read_section(reader: Reader) -> Section:
@@ -251,7 +276,7 @@ def response_name(att: FetchAtt) -> bytes:
     partial as ``<origin>`` only (RFC 3501 §7.4.2)."""
     if att.section is None:
         return att.name.encode("ascii")
-    name = b"BODY[" + section_spec(att.section) + b"]"
+    name = att.name.encode("ascii") + b"[" + section_spec(att.section) + b"]"
     if att.partial is not None:
         name += b"<%d>" % att.partial[0]
     return name

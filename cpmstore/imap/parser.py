@@ -18,6 +18,9 @@ from __future__ import annotations
 import re
 from typing import Callable
 
+from .commands import GetQuota, GetQuotaRoot
+from .commands import Sort, SortCriterion, Thread
+from .commands import CatPart
 from .commands import (
     Annotations, Append, AppendMessage, Authenticate, Capability, Check, Close, Command, Copy,
     Create, Delete, DeleteAcl, Enable, Expunge, Fetch, GetAcl, GetMetadata, Id, Idle, List, ListRights,
@@ -233,6 +236,15 @@ def _create(reader: Reader, tag: bytes, name: str) -> Create:
     return Create(tag, name, mailbox, tuple(use))
 
 
+def _getquota(reader: Reader, tag: bytes, name: str) -> GetQuota:
+    """``GETQUOTA SP quota-root`` (RFC 9208 §4.2): the root is an astring."""
+    reader.sp()
+    try:
+        return GetQuota(tag, name, reader.astring().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise reader.error("Quota root is not UTF-8") from None
+
+
 def _rename(reader: Reader, tag: bytes, name: str) -> Rename:
     old, new = _arguments(reader, Reader.mailbox, Reader.mailbox)
     return Rename(tag, name, old, new)
@@ -376,8 +388,9 @@ def _status(reader: Reader, tag: bytes, name: str) -> Status:
 
 
 def _append(reader: Reader, tag: bytes, name: str) -> Append:
-    """``APPEND SP mailbox 1*(SP [flag-list SP] [date-time SP] [att-annotate SP] literal)``
-    (RFC 3501, 3502; the annotations are RFC 4466's append-ext from RFC 5257 §4.7)."""
+    """``APPEND SP mailbox 1*(SP [flag-list SP] [date-time SP] [att-annotate SP] append-data)``
+    (RFC 3501, 3502; the annotations are RFC 4466's append-ext from RFC 5257 §4.7;
+    append-data a literal, a literal8 (RFC 3516 §4.4) or CATENATE (RFC 4469 §5))."""
     reader.sp()
     mailbox = reader.mailbox()
     messages = []
@@ -395,11 +408,41 @@ def _append(reader: Reader, tag: bytes, name: str) -> Append:
         if _at_annotation(reader):
             annotations = _annotations(reader)
             reader.sp()
-        if reader.peek() != b"{":
-            raise reader.error("Expected message literal")
-        messages.append(AppendMessage(reader.literal(), flags, date, annotations))
+        if reader.peek(9).upper() == b"CATENATE ":
+            messages.append(AppendMessage(b"", flags, date, annotations, _catenate(reader)))
+        else:
+            binary = reader.peek() == b"~"
+            messages.append(AppendMessage(_message_literal(reader), flags, date, annotations, binary=binary))
         if reader.at_end():
             return Append(tag, name, mailbox, tuple(messages))
+
+
+def _message_literal(reader: Reader) -> bytes:
+    """``literal / literal8``: a literal8 (``~{n}``, RFC 3516 §4.4) is framed
+    like any literal and its bytes are stored as they are."""
+    if reader.peek(2) == b"~{":
+        reader.pos += 1
+    elif reader.peek() != b"{":
+        raise reader.error("Expected message literal")
+    return reader.literal()
+
+
+def _catenate(reader: Reader) -> tuple[CatPart, ...]:
+    """``"CATENATE" SP "(" cat-part *(SP cat-part) ")"``, ``cat-part =
+    "TEXT" SP literal / "URL" SP astring`` (RFC 4469 §5; literal8 also taken
+    in TEXT, as Dovecot does, since BINARY allows it in APPEND)."""
+    reader.pos += len(b"CATENATE ")
+
+    def cat_part(r: Reader) -> CatPart:
+        kind = r.keyword()
+        r.sp()
+        if kind == "TEXT":
+            binary = r.peek() == b"~"
+            return CatPart(text=_message_literal(r), binary=binary)
+        if kind == "URL":
+            return CatPart(url=r.astring())
+        raise r.error(f"Unknown CATENATE part {kind[:40]}")
+    return tuple(reader.paren_list(cat_part, allow_empty=False))
 
 
 # -- ACL (RFC 4314 §3, §8) and METADATA (RFC 5464 §4, §5) --------------------------
@@ -546,8 +589,11 @@ def _expunge(reader: Reader, tag: bytes, name: str, uid: bool = False) -> Expung
 
 
 def _search(reader: Reader, tag: bytes, name: str, uid: bool = False) -> Search:
-    """``SEARCH [SP CHARSET SP astring] 1*(SP search-key)``."""
+    """``SEARCH [SP CHARSET SP astring] 1*(SP search-key)``, with RFC 4466's
+    ``[SP "RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")"]``
+    before the charset (RFC 4731 §3.1, RFC 5182 §3)."""
     reader.sp()
+    returns = _optional_return_options(reader)
     charset = None
     if reader.peek(8).upper() == b"CHARSET ":
         reader.pos += 8
@@ -556,7 +602,31 @@ def _search(reader: Reader, tag: bytes, name: str, uid: bool = False) -> Search:
             raise reader.error("Invalid charset")
         charset = raw.decode("ascii").upper()
         reader.sp()
-    return Search(tag, name, uid=uid, charset=charset, criteria=read_search_keys(reader))
+    return Search(tag, name, uid=uid, charset=charset, criteria=read_search_keys(reader),
+                  return_options=returns)
+
+
+_SEARCH_RETURN = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE"})
+
+
+def _optional_return_options(reader: Reader) -> tuple[str, ...] | None:
+    """``RETURN (...) SP`` if it comes next (its options), else None."""
+    if reader.peek(8).upper() != b"RETURN (":
+        return None
+    reader.pos += 7
+    returns = _search_return_options(reader)
+    reader.sp()
+    return returns
+
+
+def _search_return_options(reader: Reader) -> tuple[str, ...]:
+    """``"(" [option *(SP option)] ")"``; ``()`` means ALL (RFC 4731 §3.1),
+    a repeated option counts once (as Dovecot)."""
+    options = reader.paren_list(Reader.keyword)
+    for option in options:
+        if option not in _SEARCH_RETURN:
+            raise reader.error(f"Unknown SEARCH return option {option[:40]}")
+    return tuple(dict.fromkeys(options)) or ("ALL",)
 
 
 def _fetch(reader: Reader, tag: bytes, name: str, uid: bool = False) -> Fetch:
@@ -636,6 +706,8 @@ _COMMANDS: dict[str, Parse] = {
     "SELECT": _select,
     "EXAMINE": _select,
     "CREATE": _create,
+    "GETQUOTA": _getquota,
+    "GETQUOTAROOT": _one_mailbox(GetQuotaRoot),
     "DELETE": _one_mailbox(Delete),
     "RENAME": _rename,
     "SUBSCRIBE": _one_mailbox(Subscribe),
@@ -664,3 +736,61 @@ _COMMANDS: dict[str, Parse] = {
     "MOVE": _copy,
     "UID": _uid,
 }
+
+
+# -- SORT and THREAD (RFC 5256 §5, RFC 5957 §5, RFC 5267 §3.2) ----------------------
+_SORT_KEYS = frozenset({"ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO"})
+_THREAD_ALGORITHMS = frozenset({"ORDEREDSUBJECT", "REFERENCES", "REFS"})
+
+
+def _sort_charset(reader: Reader) -> str:
+    """The mandatory ``charset`` of SORT and THREAD (an astring)."""
+    raw = reader.astring()
+    if not raw.isascii():
+        raise reader.error("Invalid charset")
+    return raw.decode("ascii").upper()
+
+
+def _sort_criterion(reader: Reader) -> SortCriterion:
+    """``["REVERSE" SP] sort-key``."""
+    key = reader.keyword()
+    reverse = key == "REVERSE"
+    if reverse:
+        reader.sp()
+        key = reader.keyword()
+    if key not in _SORT_KEYS:
+        raise reader.error(f"Unknown sort criterion {key[:40]}")
+    return SortCriterion(key, reverse)
+
+
+def _sort(reader: Reader, tag: bytes, name: str, uid: bool = False) -> Sort:
+    """``SORT [SP "RETURN" SP "(" [return-opts] ")"] SP "(" sort-criterion
+    *(SP sort-criterion) ")" SP charset 1*(SP search-key)``."""
+    reader.sp()
+    returns = None
+    if reader.peek(8).upper() == b"RETURN (":
+        reader.pos += 7
+        returns = _search_return_options(reader)
+        reader.sp()
+    criteria = reader.paren_list(_sort_criterion, allow_empty=False)
+    reader.sp()
+    charset = _sort_charset(reader)
+    reader.sp()
+    return Sort(tag, name, uid=uid, criteria=tuple(criteria), charset=charset,
+                search=read_search_keys(reader), return_options=returns)
+
+
+def _thread(reader: Reader, tag: bytes, name: str, uid: bool = False) -> Thread:
+    """``THREAD SP algorithm SP charset 1*(SP search-key)``."""
+    reader.sp()
+    algorithm = reader.keyword()
+    if algorithm not in _THREAD_ALGORITHMS:
+        raise reader.error(f"Unknown thread algorithm {algorithm[:40]}")
+    reader.sp()
+    charset = _sort_charset(reader)
+    reader.sp()
+    return Thread(tag, name, uid=uid, algorithm=algorithm, charset=charset, search=read_search_keys(reader))
+
+
+_COMMANDS.update({"SORT": _sort, "THREAD": _thread})
+_UID_COMMANDS.update({"SORT": _sort, "THREAD": _thread})

@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
+from .seqset import runs
+
 CRLF = b"\r\n"
 
 
@@ -153,16 +155,4 @@ def astring(data: bytes | str) -> bytes:
 def number_set(numbers: Iterable[int]) -> bytes:
     """Ascending-run compression for UIDPLUS codes: 1,2,3,7 -> ``1:3,7``.
     Order is kept (COPYUID pairs source and target sets by position)."""
-    out: list[bytes] = []
-    start = prev = None
-    for n in numbers:
-        if start is None:
-            start = prev = n
-        elif n == prev + 1:
-            prev = n
-        else:
-            out.append(b"%d" % start if start == prev else b"%d:%d" % (start, prev))
-            start = prev = n
-    if start is not None:
-        out.append(b"%d" % start if start == prev else b"%d:%d" % (start, prev))
-    return b",".join(out)
+    return b",".join(b"%d" % lo if lo == hi else b"%d:%d" % (lo, hi) for lo, hi in runs(numbers))

@@ -1,4 +1,4 @@
-"""SEARCH keys (RFC 3501 §6.4.4, §9 ``search-key``) as a small tree.
+"""SEARCH keys (RFC 3501 §6.4.4, §9 ``search-key``; RFC 5032 WITHIN; RFC 5182 ``$``) as a small tree.
 
 Owns the value type and its parser. Equivalent keys are folded to one form
 so the evaluator has few cases. No sockets, no reactor, no disk.
@@ -10,7 +10,7 @@ so the evaluator has few cases. No sockets, no reactor, no disk.
 - ``OR`` (key, key)
 - ``NOT`` (key,)
 - ``SEQSET`` (SequenceSet,)      a bare sequence set
-- ``UID`` (SequenceSet,)
+- ``UID`` (SequenceSet,)          also a bare ``$`` (RFC 5182): the saved result is UIDs
 - ``FLAG`` (flag,)               ANSWERED DELETED DRAFT FLAGGED SEEN RECENT, KEYWORD k
 - ``UNFLAG`` (flag,)             UNANSWERED ... UNSEEN, UNKEYWORD k
 - ``NEW`` () / ``OLD`` ()        as defined in §6.4.4
@@ -18,6 +18,7 @@ so the evaluator has few cases. No sockets, no reactor, no disk.
 - ``BODY`` (bytes,) / ``TEXT`` (bytes,)
 - ``BEFORE`` ``ON`` ``SINCE`` ``SENTBEFORE`` ``SENTON`` ``SENTSINCE`` (datetime.date,)
 - ``LARGER`` ``SMALLER`` (int,)
+- ``OLDER`` ``YOUNGER`` (int,)     seconds against INTERNALDATE (RFC 5032 §3), nz-number
 - ``MODSEQ`` (int,)                 RFC 7162 §3.1.5; the optional entry name and type are
                                     read and dropped (every flag shares one MODSEQ here)
 
@@ -50,9 +51,9 @@ _HEADER_KEYS = frozenset({"FROM", "TO", "CC", "BCC", "SUBJECT"})
 _DATE_KEYS = frozenset({"BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE"})
 _KEYS_WITH_ARGUMENTS = _HEADER_KEYS | _DATE_KEYS | {
     "KEYWORD", "UNKEYWORD", "HEADER", "BODY", "TEXT", "LARGER", "SMALLER", "UID", "NOT", "OR",
-    "MODSEQ"}
+    "MODSEQ", "OLDER", "YOUNGER"}
 _ENTRY_TYPES = frozenset({b"PRIV", b"SHARED", b"ALL"})
-_SEQ_START = frozenset(b"0123456789*")
+_SEQ_START = frozenset(b"0123456789*$")
 
 
 def _and(keys: list[SearchKey]) -> SearchKey:
@@ -87,7 +88,9 @@ def _read_key(reader: Reader, depth: int) -> SearchKey:
     if first == 0x28:  # (
         return _and(reader.paren_list(lambda r: _read_key(r, depth + 1), allow_empty=False))
     if first in _SEQ_START:
-        return SearchKey("SEQSET", (read_sequence_set(reader),))
+        seqset = read_sequence_set(reader)
+        # "$" holds UIDs whatever command saved it (RFC 5182 §2.1), so it is a UID key.
+        return SearchKey("UID" if seqset.saved else "SEQSET", (seqset,))
     name = reader.keyword()
     if name == "ALL" or name == "NEW" or name == "OLD":
         return SearchKey(name)
@@ -112,6 +115,8 @@ def _read_key(reader: Reader, depth: int) -> SearchKey:
         return SearchKey(name, (reader.date(),))
     if name == "LARGER" or name == "SMALLER":
         return SearchKey(name, (reader.number(),))
+    if name == "OLDER" or name == "YOUNGER":
+        return SearchKey(name, (reader.nz_number(),))
     if name == "UID":
         return SearchKey("UID", (read_sequence_set(reader),))
     if name == "MODSEQ":

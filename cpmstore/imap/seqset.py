@@ -2,7 +2,11 @@
 
 Owns the value type and its parser. ``*`` is stored as ``STAR`` (0) and
 resolved against the mailbox's largest number only when the set is used, so
-``1:4294967295`` costs the same as ``1:10``. No sockets, no reactor, no disk.
+``1:4294967295`` costs the same as ``1:10``. ``$`` (RFC 5182 §3
+``seq-last-command``, the saved result of the last ``SEARCH RETURN (SAVE)``)
+is read as ``SAVED``, a set that names nothing by itself: only the session's
+selected view knows what it holds and substitutes it. No sockets, no
+reactor, no disk.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
+from typing import Iterable, Iterator
 
 from .reader import MAX_NUMBER, ParseError, Reader
 
@@ -32,9 +37,14 @@ class RangeSet:
 
 @dataclass(frozen=True, slots=True)
 class SequenceSet:
-    """Ranges as written by the client: ``((lo, hi), ...)``, either end may be STAR."""
+    """Ranges as written by the client: ``((lo, hi), ...)``, either end may be STAR.
+
+    ``saved`` marks ``$`` (RFC 5182): ``items`` is then empty and the set
+    stands for the UIDs the session saved, which the selected view puts in
+    its place before use."""
 
     items: tuple[tuple[int, int], ...]
+    saved: bool = False
 
     def ranges(self, largest: int) -> list[tuple[int, int]]:
         """Sorted, merged, inclusive ranges with ``*`` replaced by ``largest``.
@@ -69,6 +79,24 @@ class SequenceSet:
         return any(min(lo, hi) <= n <= max(lo, hi) for lo, hi in self.items)
 
 
+SAVED = SequenceSet((), saved=True)  # "$", RFC 5182 §3
+
+
+def runs(numbers: Iterable[int]) -> Iterator[tuple[int, int]]:
+    """Consecutive numbers as inclusive runs, in the order given: 1 2 3 7 -> (1, 3) (7, 7)."""
+    start = prev = None
+    for n in numbers:
+        if start is None:
+            start = prev = n
+        elif n == prev + 1:
+            prev = n
+        else:
+            yield start, prev
+            start = prev = n
+    if start is not None:
+        yield start, prev
+
+
 # -- parsing (RFC 3501 §9 sequence-set) ---------------------------------------
 MAX_RANGES = 100000  # more comma-separated items than this is a BAD, not a DoS
 
@@ -81,8 +109,14 @@ def _seq_number(text: bytes) -> int:
 
 
 def read_sequence_set(reader: Reader) -> SequenceSet:
-    """Read a sequence-set at the reader's position; ranges kept as written."""
+    """Read a sequence-set at the reader's position; ranges kept as written.
+    ``$`` stands alone (RFC 5182 §3): ``1,$`` is as invalid as in Dovecot."""
     reader.need()
+    if reader.peek() == b"$":
+        reader.pos += 1
+        if reader.peek() not in (b"", b" ", b")"):
+            raise reader.error("Invalid sequence set")
+        return SAVED
     m = reader.match(_SPAN)
     if m is None:
         raise reader.error("Invalid sequence set")
@@ -110,5 +144,5 @@ def parse_sequence_set(data: bytes) -> SequenceSet:
     return result
 
 
-__all__ = ["MAX_RANGES", "STAR", "ParseError", "SequenceSet", "parse_sequence_set",
-           "read_sequence_set"]
+__all__ = ["MAX_RANGES", "SAVED", "STAR", "ParseError", "SequenceSet", "parse_sequence_set",
+           "read_sequence_set", "runs"]

@@ -11,7 +11,6 @@ touches sockets, the reactor or the disk.
 from __future__ import annotations
 
 from cpmstore.mime.parse import Entity, parse_message
-from cpmstore.mime.text import decode_transfer_encoding
 
 _MESSAGE_TEXTS = ("HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT", "TEXT")
 
@@ -69,22 +68,6 @@ def fetch_section(
     if text == "TEXT":
         return message[entity.body_start:entity.end]
     return header_fields(message, entity, fields, text == "HEADER.FIELDS.NOT")
-
-
-def fetch_binary(message: bytes, parts: tuple[int, ...]) -> bytes | None:
-    """``BINARY[parts]`` (RFC 3516 §4.2): a leaf part's body with base64 or
-    quoted-printable undone; other encodings (7bit, 8bit, binary, unknown)
-    as stored, and a multipart or message part as ``BODY[parts]``. None when
-    the part does not exist."""
-    entity = find_part(parse_message(message), parts)
-    if entity is None:
-        return None
-    if not parts:
-        return message
-    body = message[entity.body_start:entity.end]
-    if entity.is_multipart or entity.message is not None:
-        return body
-    return decode_transfer_encoding(body, entity.value(message, b"content-transfer-encoding"))
 
 
 def header_fields(message: bytes, entity: Entity, names: tuple[bytes, ...], exclude: bool) -> bytes:

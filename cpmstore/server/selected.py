@@ -4,9 +4,11 @@ The mailbox state itself (UIDs, flags, MODSEQs) is shared by every session
 (``store.interfaces.IMailbox``). What belongs to one session is kept here:
 the sequence-number view, which lags behind the shared state until the
 session may announce an expunge; the changes it has heard of but not yet
-announced; and which messages are \\Recent for it. Sequence numbers map to
-UIDs by index and UIDs to sequence numbers by bisect, so nothing here walks a
-sequence set number by number.
+announced; which messages are \\Recent for it; and the UIDs its last
+``SEARCH RETURN (SAVE)`` kept for ``$`` (RFC 5182 §2.1), which a new view
+(SELECT, EXAMINE) starts without and CLOSE or UNSELECT drops with the view.
+Sequence numbers map to UIDs by index and UIDs to sequence numbers by bisect,
+so nothing here walks a sequence set number by number.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Iterator
 
 from ..errors import BadCommand
 from ..imap import response as wire
-from ..imap.seqset import SequenceSet
+from ..imap.seqset import SequenceSet, runs
 from ..store.changes import AnnotationsChanged, FlagsChanged, MailboxChanged, MessagesAdded, MessagesExpunged
 
 SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
@@ -41,6 +43,7 @@ class SelectedView:
         self._expunged: set[int] = set()
         self._flags: dict[int, tuple[frozenset, int]] = {}
         self.announced: list[int] = []
+        self.saved = SequenceSet(())  # "$": UID ranges, RFC 5182 §2.1
         self.gone = False  # the folder was deleted under this session  # UIDs told by EXISTS, for NOTIFY's MessageNew fetch
         # The owner's bus: a folder shared by another user changes live too.
         self._unsubscribe = mailbox.account.bus.subscribe(self._on_change)
@@ -59,9 +62,23 @@ class SelectedView:
             return i + 1
         return None
 
+    def substitute(self, seqset: SequenceSet) -> SequenceSet:
+        """``seqset`` itself, or for ``$`` the saved UID ranges."""
+        return self.saved if seqset.saved else seqset
+
+    def save(self, uids: list[int]) -> None:
+        """Keep ascending ``uids`` as ``$``. Expunged ones need no removal: UIDs
+        are never reused, and ``resolve`` names only messages still here."""
+        self.saved = SequenceSet(tuple(runs(uids)))
+
     def resolve(self, seqset: SequenceSet, uid: bool) -> list[tuple[int, int]]:
         """(seq, uid) pairs that ``seqset`` names, ascending. A UID set names
-        only UIDs that exist; a sequence set beyond EXISTS is a client error."""
+        only UIDs that exist; a sequence set beyond EXISTS is a client error.
+        ``$`` is a UID set in any command (RFC 5182 §2.1), so an empty or
+        stale one names nothing rather than failing, and a message expunged
+        meanwhile, even one not yet announced, has left it."""
+        if seqset.saved:
+            return self.present(self.resolve(self.saved, uid=True))
         result: list[tuple[int, int]] = []
         uids = self.uids
         if uid:

@@ -26,6 +26,8 @@ log = Logger()
 # Commands during which an EXPUNGE must not be sent (RFC 3501 §7.4.1): the
 # client may be using sequence numbers to refer to the messages involved.
 _NO_EXPUNGE = frozenset({"FETCH", "STORE", "SEARCH"})
+# SORT and THREAD answer with sequence numbers just as SEARCH does.
+_NO_EXPUNGE = _NO_EXPUNGE | {"SORT", "THREAD"}
 
 
 class Session:
@@ -62,7 +64,12 @@ class Session:
                      b"APPENDLIMIT=%d" % self.context.config.limits.max_literal_bytes,
                      b"CONDSTORE", b"QRESYNC", b"LIST-EXTENDED", b"LIST-STATUS", b"NOTIFY",
                      b"ACL", b"RIGHTS=texk", b"METADATA", b"METADATA-SERVER", b"ANNOTATE-EXPERIMENT-1",
-                     b"SPECIAL-USE", b"CREATE-SPECIAL-USE", b"STATUS=SIZE"]
+                     b"SPECIAL-USE", b"CREATE-SPECIAL-USE", b"STATUS=SIZE",
+                     b"QUOTA", b"QUOTA=RES-STORAGE", b"QUOTA=RES-MESSAGE"]
+            caps += [b"ESEARCH", b"SEARCHRES", b"WITHIN"]  # RFC 4731, 5182, 5032
+            caps += [b"BINARY", b"CATENATE"]  # RFC 3516, 4469
+            caps += [b"SORT", b"SORT=DISPLAY", b"ESORT", b"THREAD=ORDEREDSUBJECT", b"THREAD=REFERENCES",
+                     b"THREAD=REFS"]  # RFC 5256, 5957, 5267
         return caps
 
     def greeting(self) -> bytes:

@@ -94,6 +94,7 @@ class Account:
         self._ids: dict[str, int] | None = None
         self._acls: dict[int, dict[str, str]] = {}
         self._special: dict[str, str] = {}
+        self._usage: tuple[int, int] | None = None
 
     def intern(self, flags: frozenset[str]) -> frozenset[str]:
         return self._interned.setdefault(flags, flags)
@@ -154,6 +155,7 @@ class Account:
             raise InvalidMailboxName("INBOX can't be deleted.")
         info = await self.queue.run(self._delete_sync, name)
         self._ids = None
+        self._usage = None
         self._pending_recent.pop(info.id, None)
         mailbox = self._open.pop(info.id, None)
         if mailbox is not None:
@@ -418,15 +420,19 @@ class Account:
         return mailbox_id, "" if info is None else info.name, owners
 
     # -- messages ----------------------------------------------------------------
-    async def append(self, name: str, messages: list[tuple]) -> AppendResult:
+    async def append(self, name: str, messages: list[tuple], quota: tuple[int, int] | None = None) -> AppendResult:
         """``messages``: (bytes, flags, date) or (bytes, flags, date, annotations)
-        where annotations are (owner, entry, value) rows (RFC 5257 §4.3)."""
+        where annotations are (owner, entry, value) rows (RFC 5257 §4.3), or
+        (bytes, flags, date, annotations, as_sent): ``as_sent`` true keeps bare
+        LFs, which in binary data are octets, not line ends (RFC 3516 §4.4)."""
         name = normalize_name(name)
         prepared = [(data, validate_flags(flags), date, *rest) for data, flags, date, *rest in messages]
         loaded = self._loaded(name)
         if loaded is not None:
             prepared = [(data, tuple(loaded.spell(f) for f in flags), *rest) for data, flags, *rest in prepared]
         async with self.queue:
+            if quota is not None:
+                await self._check_quota(quota, len(prepared), sum(len(m[0]) for m in prepared))
             added, flags = await self.workers.run(self._append_sync, name, prepared, loaded is not None)
             self._apply_added(added, [self.intern(f) for f in flags])
         return AppendResult(added.uid_validity, tuple(added.uids))
@@ -438,7 +444,8 @@ class Account:
         annotations = []
         for data, flags, date, *rest in messages:
             annotations.append(rest[0] if rest else ())
-            data = normalize_line_endings(data)
+            if not rest[1:] or not rest[1]:  # rest[1]: stored as sent (literal8, RFC 3516 §4.4)
+                data = normalize_line_endings(data)
             when = (date or local_now()).replace(microsecond=0)
             prepared.append((data, frozenset(flags), when, analyze(data)))
         if not spelled and any(not f.startswith("\\") for _, flags, _, _ in prepared for f in flags):
@@ -475,10 +482,30 @@ class Account:
                        uniques, [r.size for r in rows], uid_next)
         return added, [flags for _, flags, _, _ in prepared]
 
+    # -- quota (RFC 9208) -------------------------------------------------------------
+    async def usage(self) -> tuple[int, int]:
+        """(messages, bytes) over every folder of this user."""
+        async with self.queue:
+            return await self._usage_now()
+
+    async def _usage_now(self) -> tuple[int, int]:
+        """Inside the user's turn: read once, then kept current as messages come and go."""
+        if self._usage is None:
+            self._usage = await self.workers.run(self.index.usage)
+        return self._usage
+
+    async def _check_quota(self, quota: tuple[int, int], messages: int, size: int) -> None:
+        max_bytes, max_messages = quota
+        count, total = await self._usage_now()
+        if (max_bytes and total + size > max_bytes) or (max_messages and count + messages > max_messages):
+            raise IMAPError("Quota exceeded (mailbox for user is full).", b"OVERQUOTA")
+
     def _apply_added(self, added: _Added, flags: list[frozenset[str]] | None) -> None:
         """``flags`` may be None only when the target folder cannot be open."""
         if not added.uids:
             return
+        if self._usage is not None:
+            self._usage = (self._usage[0] + len(added.uids), self._usage[1] + sum(added.sizes))
         mailbox = self._open.get(added.mailbox_id)
         if mailbox is not None:
             assert flags is not None
@@ -487,13 +514,17 @@ class Account:
             self._pending_recent.setdefault(added.mailbox_id, set()).update(added.uids)
         self.bus.publish(MessagesAdded(added.mailbox_id, tuple(added.uids), max(added.modseqs)))
 
-    async def copy(self, source: Mailbox, uids: list[int], target: str, move: bool = False, origin: object = None) -> CopyResult:
+    async def copy(self, source: Mailbox, uids: list[int], target: str, move: bool = False, origin: object = None,
+                   quota: tuple[int, int] | None = None) -> CopyResult:
         target = normalize_name(target)
         async with self.queue:
             present = sorted(uid for uid in set(uids) if uid in source)
             if source.deleted or not present:
                 info = await self.workers.run(self._info, target)
                 return CopyResult(info.uid_validity, (), ())
+            if quota is not None and not move:
+                # A MOVE within one user's store changes no usage (RFC 9208 §4.1.3).
+                await self._check_quota(quota, len(present), sum(source.size_of(uid) for uid in present))
             flags = [source.flags_of(uid) for uid in present]
             moved = await self.workers.run(self._copy_sync, source.id, present, target, move)
             self._apply_moved(moved, flags, origin)
@@ -549,6 +580,7 @@ class Account:
 
     def _apply_moved(self, moved: _Moved, flags: list[frozenset[str]] | None, origin: object) -> None:
         if moved.expunge_modseq:
+            self._usage = None
             source = self._open.get(moved.source_id)
             if source is not None:
                 source.apply_removed(moved.source_uids, moved.expunge_modseq)
@@ -596,6 +628,7 @@ class Account:
             if not doomed or mailbox.deleted:
                 return []
             modseq = await self.workers.run(self._expunge_sync, mailbox.id, doomed)
+            self._usage = None
             mailbox.apply_removed(doomed, modseq)
             self.bus.publish(MessagesExpunged(mailbox.id, tuple(doomed), modseq, origin))
         return doomed

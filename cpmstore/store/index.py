@@ -282,6 +282,11 @@ class Index:
             [(flags, modseq, mailbox_id, uid) for uid, flags, modseq in changes],
         )
 
+    def usage(self) -> tuple[int, int]:
+        """(messages, bytes) in every folder: what the quota counts."""
+        row = self._one("SELECT count(*), coalesce(sum(size), 0) FROM messages")
+        return row[0], row[1]
+
     def highest_uid(self, mailbox_id: int) -> int:
         return self._one("SELECT coalesce(max(uid), 0) FROM messages WHERE mailbox_id = ?", (mailbox_id,))[0]
 

@@ -202,6 +202,14 @@ NIL = Nil()
 _ATOM_END = b" ()\r\n"
 
 
+@dataclass(frozen=True, slots=True)
+class Literal8:
+    """A ``~{n}`` literal8 (RFC 3516 §4.3), kept apart from a literal: which
+    one a server chose is compared; ``data`` decoded as latin-1, octet for octet."""
+
+    data: str
+
+
 def tokenize(line: bytes) -> list[Any]:
     """A response line as nested lists of strings (atoms, quoted strings and
     literals all become ``str``; ``NIL`` becomes ``NIL``). Brackets inside an
@@ -231,6 +239,10 @@ def tokenize(line: bytes) -> list[Any]:
                 end += 1
             stack[-1].append(out.decode("utf-8", "replace"))
             pos = end + 1
+        elif ch == b"~" and (m := re.match(rb"~\{(\d+)\+?\}\r\n", line[pos:])):
+            start = pos + m.end()
+            stack[-1].append(Literal8(line[start:start + int(m.group(1))].decode("latin-1")))
+            pos = start + int(m.group(1))
         elif ch == b"{" and (m := re.match(rb"\{(\d+)\+?\}\r\n", line[pos:])):
             start = pos + m.end()
             stack[-1].append(line[start:start + int(m.group(1))].decode("utf-8", "replace"))
@@ -390,6 +402,13 @@ def normalize_line(line: bytes, box: str) -> Any:
         modseq = [x for x in rest if isinstance(x, list)]
         numbers = sorted((x for x in rest if isinstance(x, str)), key=lambda n: int(n) if n.isdigit() else 0)
         return ("*", "SEARCH", *numbers, *(["(MODSEQ <modseq>)"] if modseq else []))
+    if kind == "ESEARCH":
+        # RFC 4731 §3.2: the MODSEQ value is each server's own (RFC 7162 §3.1.1); only its presence counts.
+        rest = list(tokens[2:])
+        for i, token in enumerate(rest[:-1]):
+            if str(token).upper() == "MODSEQ":
+                rest[i + 1] = "<modseq>"
+        return ("*", "ESEARCH", *rest)
     if kind == "STATUS" and len(tokens) > 3 and isinstance(tokens[3], list):
         items = dict(zip(tokens[3][::2], tokens[3][1::2]))
         for volatile in ("UIDVALIDITY", "HIGHESTMODSEQ"):

@@ -48,6 +48,15 @@ def test_rfc3501_6_3_11_internaldate_same_instant_in_another_zone():
                     [b'* 1 FETCH (INTERNALDATE "01-Feb-2002 21:14:15 -0800")', b"t OK"])
 
 
+def test_rfc4731_3_2_esearch_modseq_value_is_free_the_rest_is_compared():
+    dovecot = [b'* ESEARCH (TAG "a5") ALL 1:5 COUNT 5 MODSEQ 6', b"a5 OK Search completed (0.001 secs)."]
+    ours = [b'* ESEARCH (TAG "a5") ALL 1:5 COUNT 5 MODSEQ 31', b"a5 OK Search completed."]
+    assert same(dovecot, ours)
+    assert not same(dovecot, [ours[0].replace(b"ALL 1:5", b"ALL 1:4"), ours[1]])
+    assert not same(dovecot, [ours[0].replace(b" MODSEQ 31", b""), ours[1]])
+    assert not same(dovecot, [ours[0].replace(b"(TAG \"a5\") ", b"(TAG \"a5\") UID "), ours[1]])
+
+
 def test_status_and_code_differ():
     assert not same([b"t NO [TRYCREATE] no such mailbox"], [b"t NO no such mailbox"])
     assert not same([b"t NO x"], [b"t BAD x"])
@@ -73,3 +82,10 @@ def test_rfc7162_3_1_2_1_highestmodseq_on_select_is_compared_only_when_both_send
     assert len(harness.compare([step], [base], [wrong], BOX)) == 1
     fetch = harness.steps("a: FETCH 1 FLAGS")[0]
     assert len(harness.compare([fetch], [base], [ours], BOX)) == 1
+
+
+def test_rfc3516_4_3_literal8_is_compared_octet_for_octet_and_apart_from_a_literal():
+    binary = [b"* 1 FETCH (BINARY[2] ~{3}\r\n\x00\xff) FLAGS (\\Seen))", b"t OK"]
+    assert same(binary, [b"* 1 FETCH (FLAGS (\\Seen) BINARY[2] ~{3}\r\n\x00\xff))", b"t OK"])
+    assert not same(binary, [b"* 1 FETCH (BINARY[2] ~{3}\r\n\x00\xfe) FLAGS (\\Seen))", b"t OK"])
+    assert not same([b"* 1 FETCH (BINARY[1] ~{2}\r\nab)", b"t OK"], [b"* 1 FETCH (BINARY[1] {2}\r\nab)", b"t OK"])

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cpmstore.mime.sections import fetch_binary, fetch_section
+from cpmstore.mime.sections import fetch_section
 
 # The example message of RFC 3501 §6.4.5, part by part.
 PART_1 = b"part 1 text"
@@ -140,18 +140,3 @@ def test_bare_lf_message_still_splits():
     message = b"Content-Type: multipart/mixed; boundary=x\n\n--x\nContent-Type: text/plain\n\nhi\n--x--\n"
     assert fetch_section(message, (1,), None) == b"hi"
     assert fetch_section(message, (1,), "MIME") == b"Content-Type: text/plain\n\n"
-
-
-def test_rfc3516_4_2_binary_undoes_transfer_encoding():
-    message = (
-        b"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
-        b"--b\r\nContent-Transfer-Encoding: base64\r\n\r\nAAH/\r\n"
-        b"--b\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9=\r\n!\r\n"
-        b"--b\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\xc3\xa9\r\n"
-        b"--b--\r\n"
-    )
-    assert fetch_binary(message, (1,)) == b"\x00\x01\xff"
-    assert fetch_binary(message, (2,)) == b"caf\xc3\xa9!"
-    assert fetch_binary(message, (3,)) == b"\xc3\xa9"
-    assert fetch_binary(message, (4,)) is None
-    assert fetch_binary(message, ()) == message

@@ -1,0 +1,106 @@
+"""SORT and UID SORT (RFC 5256 §3), DISPLAYFROM and DISPLAYTO (RFC 5957 §4),
+and ESORT's ``RETURN (...)`` answered as ESEARCH (RFC 5267 §3.2).
+
+The messages are chosen by SEARCH's own matcher (``search.matching``); their
+sort values come only from what the index caches (header block, sent date,
+INTERNALDATE, size), never from message files. Values are read and computed
+one chunk at a time, the computing in a worker thread, so a large folder
+does not hold the reactor. Ties are broken by sequence number, which REVERSE
+never reverses (RFC 5256 §3).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+from twisted.internet.threads import deferToThreadPool
+
+from ..imap import response as wire
+from ..imap.commands import Sort
+from ..mime.sortkeys import address_key, display_key, first_values, subject_key
+from ..store.interfaces import MessageMeta
+from .reply import Reply
+from .search import answer_esearch, matching
+
+_CHUNK = 2000
+_HEADER_OF = {"SUBJECT": b"subject", "FROM": b"from", "TO": b"to", "CC": b"cc",
+              "DISPLAYFROM": b"from", "DISPLAYTO": b"to"}
+
+T = TypeVar("T")
+
+
+async def message_values(session, mailbox, pairs: list[tuple[int, int]], compute: Callable[[MessageMeta], T],
+                         headers: bool) -> dict[int, T]:
+    """UID -> ``compute(meta)`` for the messages of ``pairs`` still there.
+    ``headers``: whether ``compute`` reads the cached header block."""
+    reactor = session.context.reactor
+    pool = reactor.getThreadPool()
+    values: dict[int, T] = {}
+    for i in range(0, len(pairs), _CHUNK):
+        metas = await mailbox.meta([uid for _seq, uid in pairs[i:i + _CHUNK]], cached=headers)
+        values.update(await deferToThreadPool(reactor, pool, _compute_all, metas, compute))
+    return values
+
+
+def _compute_all(metas: list[MessageMeta], compute: Callable[[MessageMeta], T]) -> dict[int, T]:
+    return {meta.uid: compute(meta) for meta in metas}
+
+
+def sent_time(meta: MessageMeta) -> float:
+    """RFC 5256 §2.2: the Date header's instant, else INTERNALDATE."""
+    return (meta.sent_date or meta.internaldate).timestamp()
+
+
+def sort_values(keys: tuple[str, ...]) -> Callable[[MessageMeta], tuple]:
+    """A function giving one message's values for ``keys``, in that order."""
+    names = frozenset(_HEADER_OF[key] for key in keys if key in _HEADER_OF)
+
+    def values(meta: MessageMeta) -> tuple:
+        fields = first_values(meta.header, names) if names else {}
+        out = []
+        for key in keys:
+            if key == "ARRIVAL":
+                out.append(meta.internaldate.timestamp())
+            elif key == "DATE":
+                out.append(sent_time(meta))
+            elif key == "SIZE":
+                out.append(meta.size)
+            elif key == "SUBJECT":
+                out.append(subject_key(fields.get(b"subject")).text)
+            elif key.startswith("DISPLAY"):
+                out.append(display_key(fields.get(_HEADER_OF[key])))
+            else:
+                out.append(address_key(fields.get(_HEADER_OF[key])))
+        return tuple(out)
+    return values
+
+
+def sort_pairs(pairs: list[tuple[int, int]], values: dict[int, tuple],
+               reverse: tuple[bool, ...]) -> list[tuple[int, int]]:
+    """``pairs`` (in sequence order, the last tie-break) that have values,
+    ordered by them: stable sorts from the last criterion to the first, so
+    REVERSE turns only its own criterion (RFC 5256 §3)."""
+    ordered = [pair for pair in pairs if pair[1] in values]
+    for position in reversed(range(len(reverse))):
+        ordered.sort(key=lambda pair: values[pair[1]][position], reverse=reverse[position])
+    return ordered
+
+
+async def sort(session, cmd: Sort) -> Reply:
+    view = session.selected
+    pairs, uses_modseq = await matching(session, view, cmd.search, cmd.charset, view.saved)
+    keys = tuple(criterion.key for criterion in cmd.criteria)
+    headers = any(key in _HEADER_OF for key in keys)
+    values = await message_values(session, view.mailbox, pairs, sort_values(keys), headers)
+    reactor = session.context.reactor
+    ordered = await deferToThreadPool(reactor, reactor.getThreadPool(), sort_pairs, pairs, values,
+                                      tuple(criterion.reverse for criterion in cmd.criteria))
+    if cmd.return_options is not None:
+        answer_esearch(session, cmd, view, ordered, uses_modseq)
+        return Reply.ok("Sort completed.")
+    line = b" ".join([b"SORT"] + [b"%d" % (uid if cmd.uid else seq) for seq, uid in ordered])
+    if uses_modseq and ordered:
+        # RFC 7162 §3.1.5 (as for SEARCH): the highest MODSEQ of the messages found.
+        line += b" (MODSEQ %d)" % max(view.mailbox.modseq_of(uid) for _seq, uid in ordered)
+    session.send(wire.untagged(line))
+    return Reply.ok("Sort completed.")
