@@ -121,7 +121,15 @@ CREATE TABLE annotations (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+# SAVEDATE (RFC 8514): when the message was saved into this folder (an APPEND,
+# COPY or MOVE), NULL for rows written before this column existed. PREVIEW
+# (RFC 8970): the preview text computed once at APPEND, NULL when not yet computed.
+_V4 = """
+ALTER TABLE messages ADD COLUMN savedate TEXT;
+ALTER TABLE messages ADD COLUMN preview TEXT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 
 
 def connect(path: str) -> sqlite3.Connection:
