@@ -650,3 +650,33 @@ async def test_rfc5465_grantee_hears_shared_folder_changes_and_acl_changes(serve
             S: c1 OK NOOP completed.
         """, grantee)
     await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_lost_share_registry_is_rebuilt_from_the_indexes(start):
+    """shares.sqlite3 is derived data: without it, the next start rebuilds it
+    from every user's ACLs, and grantees find the shared folders again."""
+    import os
+
+    first = await start()
+
+    def before():
+        run(first.port, SHARE_CHATS + """
+            C: a1 SETACL Chats user2 lr
+            S: a1 OK Setacl completed.
+        """)
+    await in_thread(before)
+    await first.running.stop()
+    for name in os.listdir(first.data_dir):
+        if name.startswith("shares.sqlite3"):
+            os.unlink(os.path.join(first.data_dir, name))
+    second = await start(data_dir=first.data_dir)
+
+    def after():
+        run(second.port, LOGIN2 + """
+            C: b1 LIST "" "Other Users/*"
+            S: * LIST (\\Noselect \\HasChildren) "/" "Other Users/user1"
+            S: * LIST (\\HasNoChildren) "/" "Other Users/user1/Chats"
+            S: b1 OK List completed.
+        """)
+    await in_thread(after)
