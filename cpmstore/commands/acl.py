@@ -36,7 +36,7 @@ async def deleteacl(session, cmd: DeleteAcl) -> Reply:
 async def getacl(session, cmd: GetAcl) -> Reply:
     folder = await access.folder(session, cmd.mailbox, "a")
     entries = effective_acl(folder.account.stored_acl(folder.name), folder.owner)
-    words = [encode_name(cmd.mailbox)]
+    words = [encode_name(cmd.mailbox, session.utf8)]
     for identifier, rights in entries.items():
         words += [wire.astring(identifier.encode()), wire.astring(rights.encode())]
     session.send(wire.untagged(b"ACL " + b" ".join(words)))
@@ -49,7 +49,8 @@ async def listrights(session, cmd: ListRights) -> Reply:
         always, groups = rights_choices(folder.owner, cmd.identifier)
     except InvalidRights as exc:
         raise BadCommand(str(exc)) from None
-    words = [encode_name(cmd.mailbox), wire.astring(cmd.identifier.encode()), wire.astring(always.encode())]
+    words = [encode_name(cmd.mailbox, session.utf8), wire.astring(cmd.identifier.encode()),
+             wire.astring(always.encode())]
     words += [wire.astring(group.encode()) for group in groups]
     session.send(wire.untagged(b"LISTRIGHTS " + b" ".join(words)))
     return Reply.ok("Listrights completed.")
@@ -57,6 +58,6 @@ async def listrights(session, cmd: ListRights) -> Reply:
 
 async def myrights(session, cmd: MyRights) -> Reply:
     folder = await access.folder(session, cmd.mailbox)  # any right (RFC 4314 §4)
-    session.send(wire.untagged(b"MYRIGHTS " + encode_name(cmd.mailbox) + b" "
+    session.send(wire.untagged(b"MYRIGHTS " + encode_name(cmd.mailbox, session.utf8) + b" "
                                + wire.astring(format_rights(folder.rights).encode())))
     return Reply.ok("Myrights completed.")

@@ -1,10 +1,13 @@
 """FETCH and UID FETCH (RFC 3501 §6.4.5, §7.4.2; UID FETCH §6.4.8), with
-MODSEQ and CHANGEDSINCE (RFC 7162 §3.1.4-3.1.5), VANISHED (§3.2.6) and
-BINARY, BINARY.PEEK, BINARY.SIZE (RFC 3516 §4.2-4.3).
+MODSEQ and CHANGEDSINCE (RFC 7162 §3.1.4-3.1.5), VANISHED (§3.2.6),
+BINARY, BINARY.PEEK, BINARY.SIZE (RFC 3516 §4.2-4.3), SAVEDATE (RFC 8514
+§4.2) and PREVIEW (RFC 8970 §3).
 
 What each message costs is decided once per command from the items asked
 for: flags and sizes come from the shared in-memory state; dates and the
 cached ENVELOPE / BODYSTRUCTURE / header block from one index query per chunk;
+PREVIEW texts likewise (computed at APPEND; a file is read only for a row
+stored before previews were kept, and not at all under LAZY);
 message files are read only for body sections, off the reactor thread, one
 chunk at a time, and each chunk waits for the socket to drain so memory
 stays flat however many messages are fetched.
@@ -26,7 +29,7 @@ from ..mime.sections import fetch_section
 from .reply import Reply
 
 _CACHED = frozenset({"ENVELOPE", "BODYSTRUCTURE", "RFC822.HEADER"})
-_META = frozenset({"INTERNALDATE"}) | _CACHED
+_META = frozenset({"INTERNALDATE", "SAVEDATE"}) | _CACHED
 _FILE = frozenset({"RFC822", "RFC822.TEXT", "BINARY", "BINARY.SIZE"})
 _SETS_SEEN = frozenset({"RFC822", "RFC822.TEXT"})
 _HEADER_ONLY = frozenset({"HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT"})
@@ -75,6 +78,9 @@ class Plan:
         self.sets_seen = any(_sets_seen(a) for a in items)
         self.has_flags = any(a.name == "FLAGS" for a in items)
         self.annotations = any(a.name == "ANNOTATION" for a in items)
+        self.preview = any(a.name == "PREVIEW" for a in items)
+        # RFC 8970 §3.2: LAZY alone may answer NIL rather than do the work.
+        self.preview_compute = any(a.name == "PREVIEW" and not a.lazy for a in items)
 
 
 def read_message_files(paths: list[tuple[int, str]]) -> dict[int, bytes]:
@@ -139,6 +145,9 @@ async def send_fetch(session, view, plan: "Plan", pairs: list[tuple[int, int]]) 
         notes = None
         if plan.annotations:
             notes = await mailbox.annotations([uid for _s, uid in chunk], session.user)
+        previews = None
+        if plan.preview:
+            previews = await mailbox.previews([uid for _s, uid in chunk], compute=plan.preview_compute)
         if plan.meta:
             for meta in await mailbox.meta([uid for _s, uid in chunk], cached=plan.cache):
                 metas[meta.uid] = meta
@@ -146,10 +155,10 @@ async def send_fetch(session, view, plan: "Plan", pairs: list[tuple[int, int]]) 
             for part in _by_size(chunk, mailbox):
                 paths = [(uid, mailbox.path(uid)) for _s, uid in part if uid in mailbox]
                 bodies = await deferToThreadPool(reactor, pool, read_message_files, paths)
-                _send_all(session, _responses(view, plan, part, metas, bodies, seen_now, notes))
+                _send_all(session, _responses(view, plan, part, metas, bodies, seen_now, notes, previews))
                 await session.drained()
         else:
-            _send_all(session, _responses(view, plan, chunk, metas, None, seen_now, notes))
+            _send_all(session, _responses(view, plan, chunk, metas, None, seen_now, notes, previews))
             await session.drained()
 
 
@@ -181,7 +190,7 @@ def _by_size(chunk, mailbox):
         yield part
 
 
-def _responses(view, plan: Plan, pairs, metas, bodies, seen_now, notes=None):
+def _responses(view, plan: Plan, pairs, metas, bodies, seen_now, notes=None, previews=None):
     mailbox = view.mailbox
     for seq, uid in pairs:
         meta = metas.get(uid)
@@ -197,6 +206,8 @@ def _responses(view, plan: Plan, pairs, metas, bodies, seen_now, notes=None):
             if att.name == "ANNOTATION":
                 request = att.annotation
                 out.append(encode_annotation(request.entries, request.attribs, notes.get(uid, [])))
+            elif att.name == "PREVIEW":
+                out.append(b"PREVIEW " + wire.nstring(previews.get(uid)))
             else:
                 out.append(_item(view, att, uid, meta, body))
         if uid in seen_now and not plan.has_flags:
@@ -216,6 +227,9 @@ def _item(view, att: FetchAtt, uid: int, meta, body: bytes | None) -> bytes:
         return b"RFC822.SIZE %d" % view.mailbox.size_of(uid)
     if name == "INTERNALDATE":
         return b"INTERNALDATE " + format_internaldate(meta.internaldate)
+    if name == "SAVEDATE":
+        # RFC 8514 §4.2: NIL for a message whose save date is not known.
+        return b"SAVEDATE " + (format_internaldate(meta.savedate) if meta.savedate else b"NIL")
     if name == "ENVELOPE":
         return b"ENVELOPE " + meta.envelope
     if name == "BODYSTRUCTURE":

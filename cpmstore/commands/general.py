@@ -4,13 +4,13 @@ LOGOUT (RFC 3501 §6.1), ID (RFC 2971), ENABLE (RFC 5161), NAMESPACE (RFC 2342).
 from __future__ import annotations
 
 from .. import __version__
-from ..imap import mutf7
+from ..imap import names
 from ..imap import response as wire
 from ..imap.commands import Capability, Enable, Id, Logout, Namespace, Noop
 from .reply import Reply
 
 # What ENABLE can switch on (RFC 5161 §3.1); QRESYNC implies CONDSTORE (RFC 7162 §3.2.3).
-ENABLEABLE: frozenset[str] = frozenset({"CONDSTORE", "QRESYNC"})
+ENABLEABLE: frozenset[str] = frozenset({"CONDSTORE", "QRESYNC", "UTF8=ACCEPT"})
 
 
 async def capability(session, cmd: Capability) -> Reply:
@@ -40,6 +40,10 @@ async def enable(session, cmd: Enable) -> Reply:
     for cap in cmd.capabilities:
         if cap in ENABLEABLE and cap not in session.enabled and cap not in newly:
             newly.append(cap)
+    if session.selected is not None and "UTF8=ACCEPT" in newly:
+        # RFC 6855 §3: only valid in the authenticated state; the client sees
+        # from ENABLED that names stay modified UTF-7.
+        newly.remove("UTF8=ACCEPT")
     if "QRESYNC" in newly and "CONDSTORE" not in session.enabled and "CONDSTORE" not in newly:
         session.enabled.add("CONDSTORE")
     session.enabled.update(newly)
@@ -50,6 +54,7 @@ async def enable(session, cmd: Enable) -> Reply:
 async def namespace(session, cmd: Namespace) -> Reply:
     # RFC 2342: one's own folders, then other users' shared ones (server/access.py).
     personal = [[b"", b"/"]]
-    others = [[mutf7.encode(session.context.config.server.other_users_prefix + "/"), b"/"]]
+    prefix = names.encode(session.context.config.server.other_users_prefix + "/", session.utf8)
+    others = [[wire.Atom(prefix), b"/"]]
     session.send(wire.untagged(b"NAMESPACE " + wire.encode_value(personal) + b" " + wire.encode_value(others) + b" NIL"))
     return Reply.ok("Namespace completed.")

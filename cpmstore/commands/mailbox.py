@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from ..errors import BadCommand, IMAPError
-from ..imap import mutf7
+from ..imap import names
 from ..imap import response as wire
 from ..imap.commands import Create, Delete, List, Rename, Status, Subscribe
 from ..server import access
@@ -19,13 +19,15 @@ SPECIAL_USES = {attr.lower(): attr for attr in
                 ("\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash")}
 
 
-def list_line(verb: bytes, attrs: list[bytes], name: str, extra: bytes = b"") -> bytes:
+def list_line(verb: bytes, attrs: list[bytes], name: str, extra: bytes = b"", utf8: bool = False) -> bytes:
     """``* LIST (attrs) "/" name [extended data]`` (RFC 3501 §7.2.2, RFC 5258 §3); LSUB alike."""
-    return wire.untagged(verb + b" (" + b" ".join(attrs) + b') "/" ' + encode_name(name) + extra)
+    return wire.untagged(verb + b" (" + b" ".join(attrs) + b') "/" ' + encode_name(name, utf8) + extra)
 
 
-def encode_name(name: str) -> bytes:
-    return wire.astring(mutf7.encode(name))
+def encode_name(name: str, utf8: bool = False) -> bytes:
+    """A mailbox name in a response: every response goes through here, with
+    ``utf8=session.utf8`` (modified UTF-7 unless UTF8=ACCEPT is enabled, RFC 6855 §3)."""
+    return names.encode(name, utf8)
 
 
 async def create(session, cmd: Create) -> Reply:
@@ -92,7 +94,7 @@ async def list_(session, cmd: List) -> Reply:
         # The hierarchy delimiter and the root of the reference (RFC 3501 §6.3.8:
         # "#news.comp.mail.misc" answers "#news.").
         root = cmd.reference.split(DELIMITER, 1)[0] + DELIMITER if DELIMITER in cmd.reference else ""
-        session.send(wire.untagged(b'LIST (\\Noselect) "/" ' + (encode_name(root) if root else b'""')))
+        session.send(wire.untagged(b'LIST (\\Noselect) "/" ' + (encode_name(root, session.utf8) if root else b'""')))
         return Reply.ok("List completed.")
     matchers = [pattern_regex(cmd.reference, p) for p in cmd.patterns if p != ""]
 
@@ -139,7 +141,7 @@ async def list_(session, cmd: List) -> Reply:
     for name, attrs, extra in out:
         if name in exists:
             attrs = attrs + _special(visible[name])  # RFC 6154 §2: always, as Dovecot does
-        session.send(list_line(b"LIST", attrs, name, extra))
+        session.send(list_line(b"LIST", attrs, name, extra, session.utf8))
         if cmd.status_items and name in exists and "r" in visible[name].rights:
             session.send(await status_line(session, name, cmd.status_items))
     return Reply.ok("List completed.")
@@ -175,7 +177,7 @@ async def _lsub(session, cmd: List) -> Reply:
     for name in sorted(subscribed | _parents_of(hidden)):
         if matcher.match(name):
             attrs = [] if name in subscribed and name in exists else [b"\\Noselect"]
-            session.send(list_line(b"LSUB", attrs, name))
+            session.send(list_line(b"LSUB", attrs, name, utf8=session.utf8))
     return Reply.ok("Lsub completed.")
 
 
@@ -196,7 +198,7 @@ async def status_line(session, name: str, items: tuple[str, ...]) -> bytes:
         "SIZE": info.size,  # RFC 8438
     }
     pairs = [b"%s %d" % (item.encode(), values[item]) for item in items]
-    return wire.untagged(b"STATUS " + encode_name(name) + b" (" + b" ".join(pairs) + b")")
+    return wire.untagged(b"STATUS " + encode_name(name, session.utf8) + b" (" + b" ".join(pairs) + b")")
 
 
 async def status(session, cmd: Status) -> Reply:

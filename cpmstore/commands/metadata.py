@@ -65,7 +65,8 @@ async def getmetadata(session, cmd: GetMetadata) -> Reply:
         entries = [(e, v) for e, v in entries if v is None or len(v) <= cmd.maxsize]
     if entries:
         words = [wire.astring(e.encode()) + b" " + _value(v) for e, v in entries]
-        session.send(wire.untagged(b"METADATA " + encode_name(cmd.mailbox) + b" (" + b" ".join(words) + b")"))
+        shown = encode_name(cmd.mailbox, session.utf8)
+        session.send(wire.untagged(b"METADATA " + shown + b" (" + b" ".join(words) + b")"))
     if longest:
         return Reply.ok("Getmetadata completed.", b"METADATA LONGENTRIES %d" % longest)
     return Reply.ok("Getmetadata completed.")

@@ -52,8 +52,9 @@ async def getquotaroot(session, cmd: GetQuotaRoot) -> Reply:
     root = _root(session, folder.account)
     line = await _quota_line(session, folder.account, root)
     if line is None:
-        session.send(wire.untagged(b"QUOTAROOT " + encode_name(cmd.mailbox)))
+        session.send(wire.untagged(b"QUOTAROOT " + encode_name(cmd.mailbox, session.utf8)))
     else:
-        session.send(wire.untagged(b"QUOTAROOT " + encode_name(cmd.mailbox) + b" " + wire.astring(root.encode())))
+        name = encode_name(cmd.mailbox, session.utf8)
+        session.send(wire.untagged(b"QUOTAROOT " + name + b" " + wire.astring(root.encode())))
         session.send(line)
     return Reply.ok("Getquotaroot completed.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..server.state import ANY, AUTHENTICATED, NOT_AUTHENTICATED, SELECTED
 from . import acl, append, quota, auth, copy_move, expunge, fetch, general, idle, mailbox, metadata, notify, search, select, store
 from . import sort, thread
+from . import urlauth
 
 HANDLERS = {
     "CAPABILITY": (general.capability, ANY),
@@ -53,3 +54,8 @@ HANDLERS = {
     "SORT": (sort.sort, SELECTED),
     "THREAD": (thread.thread, SELECTED),
 }
+HANDLERS.update({
+    "RESETKEY": (urlauth.resetkey, AUTHENTICATED),
+    "GENURLAUTH": (urlauth.genurlauth, AUTHENTICATED),
+    "URLFETCH": (urlauth.urlfetch, AUTHENTICATED),
+})

@@ -1,7 +1,10 @@
-"""SEARCH and UID SEARCH (RFC 3501 §6.4.4, §7.2.5; CHARSET UTF-8), with
+"""SEARCH and UID SEARCH (RFC 3501 §6.4.4, §7.2.5; CHARSET UTF-8), text
+compared with i;unicode-casemap (RFC 5255 §4.1, I18NLEVEL=1), UTF-8 without
+CHARSET once UTF8=ACCEPT is enabled (RFC 6855 §3), with
 RETURN options and the ESEARCH response (RFC 4731 §3, MODSEQ in it per
-RFC 4731 §3.2 and RFC 7162 §3.1.5), SAVE and ``$`` (RFC 5182 §2) and the
-OLDER / YOUNGER keys (RFC 5032 §3).
+RFC 4731 §3.2 and RFC 7162 §3.1.5), SAVE and ``$`` (RFC 5182 §2), the
+OLDER / YOUNGER keys (RFC 5032 §3) and SAVEDBEFORE / SAVEDON / SAVEDSINCE
+(RFC 8514 §4.3).
 
 Keys are evaluated in order of cost: flags, sequence numbers and UIDs from
 memory; CPM identity headers (Conversation-ID, IMDN-Message-ID, ...) by one
@@ -16,13 +19,14 @@ from datetime import date
 
 from twisted.internet.threads import deferToThreadPool
 
-from ..errors import IMAPError
+from ..errors import BadCommand, IMAPError
 from ..imap import response as wire
 from ..imap.commands import Search
 from ..imap.searchkeys import SearchKey
 from ..imap.seqset import RangeSet, SequenceSet
-from ..mime.headers import header_values
+from ..mime.headers import decode_words, header_values
 from ..mime.sections import fetch_section
+from ..mime.sortkeys import casemap
 from ..mime.text import searchable_text
 from .fetch import read_message_files
 from .reply import Reply
@@ -32,7 +36,8 @@ _CHUNK = 2000
 
 # How much of a message a key needs: 0 memory, 1 index row, 2 cached header, 3 file.
 _COST = {"HEADER": 2, "SENTBEFORE": 2, "SENTON": 2, "SENTSINCE": 2, "BODY": 3, "TEXT": 3,
-         "BEFORE": 1, "ON": 1, "SINCE": 1, "LARGER": 1, "SMALLER": 1, "OLDER": 1, "YOUNGER": 1}
+         "BEFORE": 1, "ON": 1, "SINCE": 1, "LARGER": 1, "SMALLER": 1, "OLDER": 1, "YOUNGER": 1,
+         "SAVEDBEFORE": 1, "SAVEDON": 1, "SAVEDSINCE": 1}
 # RFC 5182 §2.4: with only MIN and/or MAX asked, only those messages are
 # "returned" (saved as $, counted for MODSEQ); ALL or COUNT return them all.
 _EVERY = frozenset({"ALL", "COUNT"})
@@ -47,7 +52,8 @@ class _Context:
         self.ranges: dict[int, RangeSet] = {}
 
     def text(self, raw: bytes) -> str:
-        return raw.decode("utf-8" if self.charset == "UTF-8" else "ascii", "replace").casefold()
+        """A search string as the i;unicode-casemap key its matches contain."""
+        return casemap(raw.decode("utf-8" if self.charset == "UTF-8" else "ascii", "replace"))
 
 
 def _walk(key: SearchKey):
@@ -66,6 +72,10 @@ def _cost(key: SearchKey, ctx: _Context) -> int:
 
 
 async def search(session, cmd: Search) -> Reply:
+    if session.utf8 and cmd.charset is not None:
+        # RFC 6855 §3: after ENABLE UTF8=ACCEPT the strings are UTF-8; a
+        # CHARSET would be a second, conflicting label.
+        raise BadCommand("SEARCH CHARSET is not allowed after ENABLE UTF8=ACCEPT.")
     view = session.selected
     options = cmd.return_options
     if options is None or "SAVE" not in options:
@@ -88,7 +98,7 @@ async def matching(session, view, criteria: SearchKey, charset: str | None,
     mailbox order, and whether a MODSEQ key was used (CONDSTORE is then on).
     SEARCH, SORT and THREAD (RFC 5256 §3) all select their messages here;
     ``saved`` is what ``$`` stands for (RFC 5182)."""
-    charset = charset or "US-ASCII"
+    charset = charset or ("UTF-8" if session.utf8 else "US-ASCII")
     if charset not in CHARSETS:
         raise IMAPError("Unsupported charset.", b"BADCHARSET (US-ASCII UTF-8)")
     mailbox = view.mailbox
@@ -98,7 +108,8 @@ async def matching(session, view, criteria: SearchKey, charset: str | None,
     if uses_modseq:
         session.enable_condstore()
     for key in _walk(criteria):
-        if key.op == "HEADER":
+        if key.op == "HEADER" and ctx.text(key.args[1]).isascii():
+            # The index compares ASCII case-insensitively only: other text is matched below.
             found = await mailbox.search_header(key.args[0].decode("ascii", "replace"), ctx.text(key.args[1]))
             if found is not None:
                 ctx.header_sets[id(key)] = found
@@ -227,7 +238,7 @@ def _match(key: SearchKey, ctx: _Context, seq: int, uid: int, meta, body) -> boo
             return uid in found
         wanted = ctx.text(args[1])
         values = header_values(meta.header, args[0].decode("ascii", "replace"))
-        return any(wanted in v.casefold() for v in values)
+        return any(wanted in casemap(v) for v in values)
     if op == "MODSEQ":
         return view.mailbox.modseq_of(uid) >= args[0]
     if op == "OLDER":
@@ -240,15 +251,20 @@ def _match(key: SearchKey, ctx: _Context, seq: int, uid: int, meta, body) -> boo
         return meta.size < args[0]
     if op in ("BEFORE", "ON", "SINCE"):
         return _compare(op, meta.internaldate.date(), args[0])
+    if op in ("SAVEDBEFORE", "SAVEDON", "SAVEDSINCE"):
+        # The day in the server's zone, as for INTERNALDATE (RFC 3501 §6.4.4);
+        # a row saved before save dates were kept falls back to its INTERNALDATE.
+        saved = meta.savedate or meta.internaldate
+        return _compare(op[5:], saved.astimezone().date(), args[0])
     if op in ("SENTBEFORE", "SENTON", "SENTSINCE"):
         sent = _day(meta.sent_date) or meta.internaldate.date()
         return _compare(op[4:], sent, args[0])
     if op == "BODY":
-        return ctx.text(args[0]) in searchable_text(body).casefold()
+        return ctx.text(args[0]) in casemap(searchable_text(body))
     if op == "TEXT":
         wanted = ctx.text(args[0])
-        header = (fetch_section(body, (), "HEADER") or b"").decode("utf-8", "replace")
-        return wanted in header.casefold() or wanted in searchable_text(body).casefold()
+        header = decode_words(fetch_section(body, (), "HEADER") or b"")
+        return wanted in casemap(header) or wanted in casemap(searchable_text(body))
     raise IMAPError(f"Unsupported search key {op}.")
 
 

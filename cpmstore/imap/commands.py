@@ -161,6 +161,7 @@ class CatPart:
     text: bytes | None = None
     url: bytes | None = None
     binary: bool = False
+    utf8: bool = False  # ``UTF8 (literal8)`` (RFC 6855 §4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +177,7 @@ class AppendMessage:
     annotations: Annotations = ()
     catenate: tuple[CatPart, ...] = ()
     binary: bool = False
+    utf8: bool = False  # sent as ``UTF8 (literal8)`` (RFC 6855 §4): allowed only after ENABLE UTF8=ACCEPT
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,3 +383,34 @@ class GetQuota(Command):
 @dataclass(frozen=True, slots=True)
 class GetQuotaRoot(Command):
     mailbox: str = ""
+
+
+# -- URLAUTH (RFC 4467 §7, RFC 5524 §3) ------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ResetKey(Command):
+    """``mailbox`` None resets every key of the user; ``mechanisms`` upper case."""
+
+    mailbox: str | None = None
+    mechanisms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GenUrlAuth(Command):
+    """(url-rump as sent, mechanism upper case) pairs."""
+
+    pairs: tuple[tuple[bytes, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UrlFetchArg:
+    """One URL of URLFETCH; ``params`` None for the plain form (RFC 4467),
+    else the RFC 5524 items asked for (``BODY``, ``BINARY``,
+    ``BODYPARTSTRUCTURE``), ``("BODY",)`` when the list named none."""
+
+    url: bytes
+    params: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UrlFetch(Command):
+    urls: tuple[UrlFetchArg, ...] = ()

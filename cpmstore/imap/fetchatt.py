@@ -5,7 +5,8 @@ they carry in the response. Macros (ALL, FAST, FULL) are expanded by the
 parser. Also owns the ANNOTATE-EXPERIMENT-1 names (RFC 5257 §3.2, §4.3,
 §5): the ``ANNOTATION`` fetch-att and the entry-name checks that STORE and
 APPEND reuse, and BINARY, BINARY.PEEK and BINARY.SIZE with their
-``section-binary`` (RFC 3516 §4.2, §6). No sockets, no reactor, no disk.
+``section-binary`` (RFC 3516 §4.2, §6), SAVEDATE (RFC 8514 §4.2) and PREVIEW
+with its modifiers (RFC 8970 §3, §6). No sockets, no reactor, no disk.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class FetchAtt:
     RFC822.SIZE, RFC822.TEXT, BODY, BODYSTRUCTURE, UID, MODSEQ (RFC 7162),
     ANNOTATION (RFC 5257, with ``annotation``), BINARY and BINARY.SIZE
     (RFC 3516, ``section`` with part numbers only; BINARY.PEEK is BINARY
-    with ``peek``). ``BODY`` with
+    with ``peek``), SAVEDATE (RFC 8514), PREVIEW (RFC 8970; ``lazy`` for the
+    LAZY modifier). ``BODY`` with
     ``section`` None is the non-extensible body structure; ``BODY`` with a
     section is ``BODY[...]`` (``peek`` for BODY.PEEK). ``partial`` is
     ``(origin, count)`` from ``<origin.count>``.
@@ -62,6 +64,7 @@ class FetchAtt:
     peek: bool = False
     partial: tuple[int, int] | None = None
     annotation: AnnotationRequest | None = None
+    lazy: bool = False
 
 
 # -- parsing (RFC 3501 §6.4.5, §9 fetch-att, section) -------------------------
@@ -69,7 +72,10 @@ _SIMPLE = frozenset({
     "ENVELOPE", "FLAGS", "INTERNALDATE", "RFC822", "RFC822.HEADER", "RFC822.SIZE",
     "RFC822.TEXT", "BODY", "BODYSTRUCTURE", "UID",
     "MODSEQ",  # RFC 7162 §3.1.5
+    "SAVEDATE",  # RFC 8514 §4.2
 })
+_PREVIEW_MODIFIERS = frozenset({"LAZY"})  # RFC 8970 §6 preview-mod
+_PREVIEW_LIST = re.compile(rb" \(([A-Za-z0-9-]+)")
 _MACROS = {
     "ALL": ("FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"),
     "FAST": ("FLAGS", "INTERNALDATE", "RFC822.SIZE"),
@@ -110,9 +116,28 @@ def read_fetch_att(reader: Reader) -> FetchAtt:
     if name == "ANNOTATION":
         reader.sp()
         return FetchAtt(name, annotation=_read_annotation_request(reader))
+    if name == "PREVIEW":
+        return FetchAtt(name, lazy="LAZY" in _read_preview_modifiers(reader))
     if name not in _SIMPLE:
         raise reader.error(f"Unknown fetch attribute {name[:40]}")
     return FetchAtt(name)
+
+
+def _read_preview_modifiers(reader: Reader) -> set[str]:
+    """``[SP "(" preview-mod *(SP preview-mod) ")"]`` (RFC 8970 §6). A list
+    that does not start with a modifier is left alone: after a lone
+    ``PREVIEW`` it is the FETCH modifiers, ``(CHANGEDSINCE n)`` (RFC 7162)."""
+    first = _PREVIEW_LIST.match(reader.data, reader.pos)
+    if first is None or first.group(1).upper().decode("ascii") not in _PREVIEW_MODIFIERS:
+        return set()
+    reader.pos += 1
+    modifiers = set()
+    for raw in reader.paren_list(Reader.atom, allow_empty=False):
+        modifier = raw.upper().decode("ascii", "replace")
+        if modifier not in _PREVIEW_MODIFIERS:
+            raise reader.error(f"Unknown PREVIEW modifier {modifier[:40]}")
+        modifiers.add(modifier)
+    return modifiers
 
 
 def _read_partial(reader: Reader) -> tuple[int, int] | None:

@@ -4,7 +4,7 @@ Owns the syntax of every client command the server knows, each written once
 below as a small function next to its grammar, plus the extension syntax of
 RFC 2971 (ID), 3502 (MULTIAPPEND), 3691 (UNSELECT), 4314 §3 and §8 (ACL),
 4315 (UID EXPUNGE), 4466 (raw select/fetch/store modifiers, literal8),
-4959 (SASL-IR), 5161 (ENABLE), 5257 §4.5, §4.7 and §5 (ANNOTATION in STORE
+4959 (SASL-IR), 5161 (ENABLE), 6855 §4 (APPEND UTF8), 5257 §4.5, §4.7 and §5 (ANNOTATION in STORE
 and APPEND), 5464 §3.2, §4.2, §4.3 and §5 (METADATA) and 6851 (MOVE). It
 checks syntax only: whether a command is allowed in the session's state, or
 whether a capability is enabled, is the session's job. It never reads a
@@ -21,6 +21,7 @@ from typing import Callable
 from .commands import GetQuota, GetQuotaRoot
 from .commands import Sort, SortCriterion, Thread
 from .commands import CatPart
+from .commands import GenUrlAuth, ResetKey, UrlFetch, UrlFetchArg
 from .commands import (
     Annotations, Append, AppendMessage, Authenticate, Capability, Check, Close, Command, Copy,
     Create, Delete, DeleteAcl, Enable, Expunge, Fetch, GetAcl, GetMetadata, Id, Idle, List, ListRights,
@@ -63,9 +64,10 @@ def parse_tag(raw: bytes) -> bytes | None:
     return m.group()
 
 
-def parse_command(raw: bytes) -> Command:
-    """Parse one whole command as the framer delivers it (no final CRLF)."""
-    reader = Reader(raw)
+def parse_command(raw: bytes, utf8: bool = False) -> Command:
+    """Parse one whole command as the framer delivers it (no final CRLF).
+    ``utf8``: the session has enabled UTF8=ACCEPT (mailbox names are UTF-8)."""
+    reader = Reader(raw, utf8=utf8)
     tag = parse_tag(raw)
     if tag is None:
         raise ParseError("Invalid tag" if raw else "Empty command")
@@ -410,6 +412,8 @@ def _append(reader: Reader, tag: bytes, name: str) -> Append:
             reader.sp()
         if reader.peek(9).upper() == b"CATENATE ":
             messages.append(AppendMessage(b"", flags, date, annotations, _catenate(reader)))
+        elif _at_utf8(reader):
+            messages.append(AppendMessage(_utf8_literal(reader), flags, date, annotations, utf8=True))
         else:
             binary = reader.peek() == b"~"
             messages.append(AppendMessage(_message_literal(reader), flags, date, annotations, binary=binary))
@@ -427,6 +431,23 @@ def _message_literal(reader: Reader) -> bytes:
     return reader.literal()
 
 
+def _at_utf8(reader: Reader) -> bool:
+    return reader.peek(6).upper() == b"UTF8 ("
+
+
+def _utf8_literal(reader: Reader) -> bytes:
+    """``utf8-literal = "UTF8" SP "(" literal8 ")"`` (RFC 6855 §4), in APPEND
+    and as a CATENATE part."""
+    if not _at_utf8(reader):
+        raise reader.error("Expected UTF8 (literal8)")
+    reader.pos += 6
+    if reader.peek(2) != b"~{":
+        raise reader.error("Expected literal8")
+    data = _message_literal(reader)
+    reader.expect(b")")
+    return data
+
+
 def _catenate(reader: Reader) -> tuple[CatPart, ...]:
     """``"CATENATE" SP "(" cat-part *(SP cat-part) ")"``, ``cat-part =
     "TEXT" SP literal / "URL" SP astring`` (RFC 4469 §5; literal8 also taken
@@ -441,6 +462,9 @@ def _catenate(reader: Reader) -> tuple[CatPart, ...]:
             return CatPart(text=_message_literal(r), binary=binary)
         if kind == "URL":
             return CatPart(url=r.astring())
+        if kind == "UTF8":
+            r.pos -= len(b"UTF8 ")
+            return CatPart(text=_utf8_literal(r), utf8=True)
         raise r.error(f"Unknown CATENATE part {kind[:40]}")
     return tuple(reader.paren_list(cat_part, allow_empty=False))
 
@@ -794,3 +818,66 @@ def _thread(reader: Reader, tag: bytes, name: str, uid: bool = False) -> Thread:
 
 _COMMANDS.update({"SORT": _sort, "THREAD": _thread})
 _UID_COMMANDS.update({"SORT": _sort, "THREAD": _thread})
+
+
+# -- URLAUTH (RFC 4467 §9), URLAUTH=BINARY (RFC 5524 §3) ----------------------------
+_MECHANISM = re.compile(rb"[A-Za-z0-9.-]+")
+_URLFETCH_PARAMS = frozenset({"BODY", "BINARY", "BODYPARTSTRUCTURE"})
+
+
+def _mechanism(reader: Reader) -> str:
+    """``mechanism = "INTERNAL" / 1*(ALPHA / DIGIT / "-" / ".")``, upper case (names are case-insensitive)."""
+    return reader.read(_MECHANISM, "URLAUTH mechanism").group().decode("ascii").upper()
+
+
+def _resetkey(reader: Reader, tag: bytes, name: str) -> ResetKey:
+    """``RESETKEY [SP mailbox *(SP mechanism)]``."""
+    if reader.at_end():
+        return ResetKey(tag, name)
+    reader.sp()
+    mailbox = reader.mailbox()
+    mechanisms = []
+    while not reader.at_end():
+        reader.sp()
+        mechanisms.append(_mechanism(reader))
+    return ResetKey(tag, name, mailbox, tuple(mechanisms))
+
+
+def _genurlauth(reader: Reader, tag: bytes, name: str) -> GenUrlAuth:
+    """``GENURLAUTH 1*(SP url-rump SP mechanism)``."""
+    pairs = []
+    while not pairs or not reader.at_end():
+        url, mechanism = _arguments(reader, Reader.astring, _mechanism)
+        pairs.append((url, mechanism))
+    return GenUrlAuth(tag, name, tuple(pairs))
+
+
+def _urlfetch_arg(reader: Reader) -> UrlFetchArg:
+    """``url-full / "(" url-full *(SP url-fetch-param) ")"``; BODY and BINARY exclude each other."""
+    if reader.peek() != b"(":
+        return UrlFetchArg(reader.astring())
+    reader.pos += 1
+    url = reader.astring()
+    params: list[str] = []
+    while reader.peek() != b")":
+        reader.sp()
+        param = reader.keyword()
+        if param not in _URLFETCH_PARAMS:
+            raise reader.error(f"Unknown URL fetch parameter: {param[:40]}")
+        params.append(param)
+    reader.pos += 1
+    if "BODY" in params and "BINARY" in params:
+        raise reader.error("URL cannot have both BODY and BINARY fetch parameters")
+    return UrlFetchArg(url, tuple(dict.fromkeys(params)) or ("BODY",))
+
+
+def _urlfetch(reader: Reader, tag: bytes, name: str) -> UrlFetch:
+    """``URLFETCH 1*(SP url-fetch-arg)``."""
+    urls = []
+    while not urls or not reader.at_end():
+        reader.sp()
+        urls.append(_urlfetch_arg(reader))
+    return UrlFetch(tag, name, tuple(urls))
+
+
+_COMMANDS.update({"RESETKEY": _resetkey, "GENURLAUTH": _genurlauth, "URLFETCH": _urlfetch})

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Callable, TypeVar
 
 from ..errors import BadCommand
-from . import datetimes, mutf7
+from . import datetimes, names
 
 __all__ = [
     "ASTRING_CHARS", "ATOM_CHARS", "MAX_MODSEQ", "MAX_NUMBER", "ParseError", "Reader", "TAG_CHARS",
@@ -79,14 +79,17 @@ def normalize_mailbox(name: str) -> str:
 
 
 class Reader:
-    """Reads tokens from ``data`` starting at ``pos``; ``tag`` goes into errors."""
+    """Reads tokens from ``data`` starting at ``pos``; ``tag`` goes into errors.
+    ``utf8``: the client has enabled UTF8=ACCEPT, so mailbox names are UTF-8
+    (RFC 6855 §3), not modified UTF-7."""
 
-    __slots__ = ("data", "pos", "tag")
+    __slots__ = ("data", "pos", "tag", "utf8")
 
-    def __init__(self, data: bytes, pos: int = 0, tag: bytes | None = None) -> None:
+    def __init__(self, data: bytes, pos: int = 0, tag: bytes | None = None, utf8: bool = False) -> None:
         self.data = bytes(data)
         self.pos = pos
         self.tag = tag
+        self.utf8 = utf8
 
     # -- basics --------------------------------------------------------------
     def error(self, message: str) -> ParseError:
@@ -231,13 +234,15 @@ class Reader:
         return tuple(dict.fromkeys(self.paren_list(Reader.flag)))
 
     def mailbox_name(self, raw: bytes) -> str:
+        """The one place a client's mailbox name is decoded (``imap.names``)."""
         try:
-            return mutf7.decode(raw)
-        except mutf7.MUTF7Error as exc:
+            return names.decode(raw, self.utf8)
+        except names.BadName as exc:
             raise self.error(f"Invalid mailbox name: {exc}") from None
 
     def mailbox(self) -> str:
-        """A mailbox astring, decoded from modified UTF-7, INBOX normalized."""
+        """A mailbox astring, decoded (modified UTF-7, or UTF-8 after ENABLE
+        UTF8=ACCEPT), INBOX normalized."""
         return normalize_mailbox(self.mailbox_name(self.astring()))
 
     def list_mailbox(self) -> str:

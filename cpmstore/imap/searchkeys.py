@@ -1,11 +1,12 @@
-"""SEARCH keys (RFC 3501 §6.4.4, §9 ``search-key``; RFC 5032 WITHIN; RFC 5182 ``$``) as a small tree.
+"""SEARCH keys (RFC 3501 §6.4.4, §9 ``search-key``; RFC 5032 WITHIN; RFC 5182 ``$``;
+RFC 8514 §4.3 SAVEDATE keys) as a small tree.
 
 Owns the value type and its parser. Equivalent keys are folded to one form
 so the evaluator has few cases. No sockets, no reactor, no disk.
 
 ``SearchKey.op`` and its ``args``:
 
-- ``ALL`` ()
+- ``ALL`` ()                       also SAVEDATESUPPORTED (RFC 8514: every folder keeps save dates)
 - ``AND`` (key, key, ...)        a parenthesized list, or the top level
 - ``OR`` (key, key)
 - ``NOT`` (key,)
@@ -17,6 +18,7 @@ so the evaluator has few cases. No sockets, no reactor, no disk.
 - ``HEADER`` (name: bytes, value: bytes)  also FROM TO CC BCC SUBJECT (name upper-cased)
 - ``BODY`` (bytes,) / ``TEXT`` (bytes,)
 - ``BEFORE`` ``ON`` ``SINCE`` ``SENTBEFORE`` ``SENTON`` ``SENTSINCE`` (datetime.date,)
+- ``SAVEDBEFORE`` ``SAVEDON`` ``SAVEDSINCE`` (datetime.date,)   RFC 8514 §4.3
 - ``LARGER`` ``SMALLER`` (int,)
 - ``OLDER`` ``YOUNGER`` (int,)     seconds against INTERNALDATE (RFC 5032 §3), nz-number
 - ``MODSEQ`` (int,)                 RFC 7162 §3.1.5; the optional entry name and type are
@@ -48,7 +50,8 @@ _SYSTEM = {"ANSWERED": "\\Answered", "DELETED": "\\Deleted", "DRAFT": "\\Draft",
 _FLAG_KEYS = {**_SYSTEM, "RECENT": "\\Recent"}
 _UNFLAG_KEYS = {"UN" + key: flag for key, flag in _SYSTEM.items()}
 _HEADER_KEYS = frozenset({"FROM", "TO", "CC", "BCC", "SUBJECT"})
-_DATE_KEYS = frozenset({"BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE"})
+_DATE_KEYS = frozenset({"BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE",
+                        "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE"})
 _KEYS_WITH_ARGUMENTS = _HEADER_KEYS | _DATE_KEYS | {
     "KEYWORD", "UNKEYWORD", "HEADER", "BODY", "TEXT", "LARGER", "SMALLER", "UID", "NOT", "OR",
     "MODSEQ", "OLDER", "YOUNGER"}
@@ -94,6 +97,8 @@ def _read_key(reader: Reader, depth: int) -> SearchKey:
     name = reader.keyword()
     if name == "ALL" or name == "NEW" or name == "OLD":
         return SearchKey(name)
+    if name == "SAVEDATESUPPORTED":
+        return SearchKey("ALL")
     if name in _FLAG_KEYS:
         return SearchKey("FLAG", (_FLAG_KEYS[name],))
     if name in _UNFLAG_KEYS:

@@ -4,7 +4,8 @@ Owns bare-LF normalization and the ``Analysis`` of a message: wire-ready
 ENVELOPE, BODY and BODYSTRUCTURE (RFC 3501 §7.4.2), the raw header block
 that ``BODY[HEADER]`` returns, the sent date for SEARCH SENTBEFORE/ON/SINCE
 (RFC 3501 §6.4.4, parsed leniently: CPM clients write locale-dependent
-dates), and the CPM identity fields (``cpmstore.cpm.fields``). ``analyze``
+dates), the CPM identity fields (``cpmstore.cpm.fields``) and the PREVIEW
+text (RFC 8970, ``cpmstore.mime.preview``). ``analyze``
 accepts any bytes: a message that cannot be read gets the RFC 3501 default
 structure rather than an error, since a store must never refuse what a
 client appends. Never touches sockets, the reactor or the disk.
@@ -22,6 +23,7 @@ from cpmstore.imap.response import encode_value
 from cpmstore.mime.bodystructure import body_value
 from cpmstore.mime.envelope import envelope_value
 from cpmstore.mime.parse import Entity, parse_message
+from cpmstore.mime.preview import preview_text
 
 
 def normalize_line_endings(data: bytes) -> bytes:
@@ -43,6 +45,7 @@ class Analysis:
     header: bytes
     sent_date: datetime | None
     fields: dict[str, str]
+    preview: str = ""  # RFC 8970 PREVIEW text (cpmstore.mime.preview)
 
 
 _DEFAULT_BODY = b'("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" %d %d)'
@@ -69,6 +72,7 @@ def _analysis(message: bytes, root: Entity) -> Analysis:
         header=header,
         sent_date=parse_date(date) if date is not None else None,
         fields=fields_of(message, root.fields),
+        preview=preview_text(message, root),
     )
 
 

@@ -9,9 +9,10 @@ In-Reply-To); and the collation all strings are compared with. Pure: never
 touches sockets, the reactor or the disk, and never reads a message file.
 
 Collation: RFC 5256 §1 requires I18NLEVEL=1 collation (RFC 5255 §4.2),
-i.e. i;unicode-casemap (RFC 5051): simple titlecase, then canonical
-decomposition, compared as UTF-8 octets. On ASCII text that is exactly
+i.e. i;unicode-casemap (RFC 5051): simple titlecase, then full
+decomposition (NFKD), compared as UTF-8 octets. On ASCII text that is exactly
 i;ascii-casemap (letters folded to upper case), and it is what Dovecot does.
+SEARCH matches substrings of the same keys (RFC 5255 §4.1).
 """
 
 from __future__ import annotations
@@ -25,12 +26,30 @@ from .headers import decode_words, header_end, raw_value, split_fields
 
 
 def casemap(text: str) -> str:
-    """i;unicode-casemap key: equal keys are equal strings to SORT and THREAD,
-    and ``str`` order of keys is the UTF-8 octet order RFC 5051 compares."""
+    """i;unicode-casemap key: equal keys are equal strings to SORT, THREAD
+    and SEARCH, and ``str`` order of keys is the UTF-8 octet order RFC 5051
+    compares. Titlecase comes first, decomposition after, as RFC 5051 §2
+    orders them: "ﬁ" becomes "fi", which "FI" does not match (nor in Dovecot)."""
     if text.isascii():
         return text.upper()
-    titled = "".join(_title(char) for char in text)
-    return unicodedata.normalize("NFD", titled)
+    return unicodedata.normalize("NFKD", text.translate(_TITLES))
+
+
+class _TitleTable(dict):
+    """A ``str.translate`` table: code point -> simple titlecase, computed on
+    first use so that long texts (SEARCH BODY) are mapped in C, not per
+    character in Python. Bounded, since a client chooses the characters."""
+
+    __slots__ = ()
+
+    def __missing__(self, code: int) -> str:
+        mapped = _title(chr(code))
+        if len(self) < 65536:
+            self[code] = mapped
+        return mapped
+
+
+_TITLES = _TitleTable()
 
 
 def _title(char: str) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..errors import BadCommand, IMAPError
 from ..commands.mailbox import encode_name, list_line, status_line as mailbox_status_line
-from ..imap import mutf7
+from ..imap import names as mailbox_names
 from ..imap import response as wire
 from ..imap.commands import Notify, NotifyGroup
 from .access import shown_name
@@ -152,22 +152,22 @@ class Notifier:
         if kind in ("subscribed", "unsubscribed"):
             if "SubscriptionChange" in self.events_for(name):
                 attrs = b"\\Subscribed" if kind == "subscribed" else b""
-                self._lines.append(_list_line(attrs, name))
+                self._lines.append(_list_line(attrs, name, self.session.utf8))
             return
         if "MailboxName" not in self.events_for(name) and not (
                 change.old_name and "MailboxName" in self.events_for(change.old_name)):
             return
         if kind == "deleted":
-            self._lines.append(_list_line(b"\\NonExistent", name))
+            self._lines.append(_list_line(b"\\NonExistent", name, self.session.utf8))
         elif kind == "acl":
             # RFC 5465 §5.4: an ACL change may make a mailbox appear or vanish for this user.
             rights = self.session.account.rights_by_id(change.mailbox_id, self.session.user)
-            self._lines.append(_list_line(b"" if "l" in rights else b"\\NonExistent", name))
+            self._lines.append(_list_line(b"" if "l" in rights else b"\\NonExistent", name, self.session.utf8))
         elif kind == "renamed":
-            old = wire.string(mutf7.encode(change.old_name or ""))
-            self._lines.append(_list_line(b"", name)[:-2] + b' ("OLDNAME" (' + old + b"))\r\n")
+            old = mailbox_names.encode(change.old_name or "", self.session.utf8, string=True)
+            self._lines.append(_list_line(b"", name, self.session.utf8)[:-2] + b' ("OLDNAME" (' + old + b"))\r\n")
         else:
-            self._lines.append(_list_line(b"", name))
+            self._lines.append(_list_line(b"", name, self.session.utf8))
 
     def _on_other_change(self, account, change) -> None:
         """A change in another user's store: told only where this user's rights
@@ -189,13 +189,14 @@ class Notifier:
             if "MailboxName" not in self.events_for(shown):
                 return
             if change.kind == "renamed" and "l" in rights:
-                old = wire.string(mutf7.encode(shown_name(self.session, account, change.old_name or "")))
-                self._lines.append(_list_line(b"", shown)[:-2] + b' ("OLDNAME" (' + old + b"))\r\n")
+                old_shown = shown_name(self.session, account, change.old_name or "")
+                old = mailbox_names.encode(old_shown, self.session.utf8, string=True)
+                self._lines.append(_list_line(b"", shown, self.session.utf8)[:-2] + b' ("OLDNAME" (' + old + b"))\r\n")
             elif change.kind == "acl" or ("l" in rights and change.kind != "deleted"):
                 # RFC 5465 §5.4: a folder appears or vanishes for this user.
-                self._lines.append(_list_line(b"" if "l" in rights else b"\\NonExistent", shown))
+                self._lines.append(_list_line(b"" if "l" in rights else b"\\NonExistent", shown, self.session.utf8))
             elif change.kind == "deleted" and before is not None and "l" in rights:
-                self._lines.append(_list_line(b"\\NonExistent", shown))
+                self._lines.append(_list_line(b"\\NonExistent", shown, self.session.utf8))
         elif isinstance(change, MetadataChanged):
             return  # another user's folder metadata: not announced (RFC 5465 §5.9 is about one's own)
         else:
@@ -229,7 +230,7 @@ class Notifier:
             if name is None or "MailboxMetadataChange" not in self.events_for(name):
                 return
         entries = b" ".join(wire.astring(entry.encode()) for entry in change.entries)
-        self._lines.append(wire.untagged(b"METADATA " + encode_name(name) + b" " + entries))
+        self._lines.append(wire.untagged(b"METADATA " + encode_name(name, self.session.utf8) + b" " + entries))
 
     def _overflow(self) -> None:
         self.overflowed = True
@@ -262,8 +263,8 @@ class Notifier:
                 pass  # gone, or no longer readable, since the change was queued
 
 
-def _list_line(attrs: bytes, name: str) -> bytes:
-    return list_line(b"LIST", [attrs] if attrs else [], name)
+def _list_line(attrs: bytes, name: str, utf8: bool) -> bytes:
+    return list_line(b"LIST", [attrs] if attrs else [], name, utf8=utf8)
 
 
 async def status_line(session, name: str) -> bytes:

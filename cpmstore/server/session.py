@@ -13,6 +13,7 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from ..errors import IMAPError
+from ..imap import names
 from ..imap import response as wire
 from ..imap.parser import ParseError, parse_command, parse_tag
 from ..commands import registry
@@ -68,8 +69,11 @@ class Session:
                      b"QUOTA", b"QUOTA=RES-STORAGE", b"QUOTA=RES-MESSAGE"]
             caps += [b"ESEARCH", b"SEARCHRES", b"WITHIN"]  # RFC 4731, 5182, 5032
             caps += [b"BINARY", b"CATENATE"]  # RFC 3516, 4469
+            caps += [b"SAVEDATE", b"PREVIEW"]  # RFC 8514, 8970
             caps += [b"SORT", b"SORT=DISPLAY", b"ESORT", b"THREAD=ORDEREDSUBJECT", b"THREAD=REFERENCES",
                      b"THREAD=REFS"]  # RFC 5256, 5957, 5267
+            caps += [b"URLAUTH", b"URLAUTH=BINARY", b"URL-PARTIAL"]  # RFC 4467, 5524, 5550
+            caps += [b"UTF8=ACCEPT", b"I18NLEVEL=1"]  # RFC 6855; RFC 5255 §4.1 (SEARCH, SORT, THREAD)
         return caps
 
     def greeting(self) -> bytes:
@@ -83,6 +87,11 @@ class Session:
     @property
     def qresync(self) -> bool:
         return "QRESYNC" in self.enabled
+
+    @property
+    def utf8(self) -> bool:
+        """ENABLE UTF8=ACCEPT was sent: mailbox names are UTF-8 both ways (RFC 6855 §3)."""
+        return "UTF8=ACCEPT" in self.enabled
 
     def enable_condstore(self) -> None:
         """A CONDSTORE-enabling command ran (RFC 7162 §3.1). If that happens with
@@ -103,7 +112,7 @@ class Session:
     # -- running a command ---------------------------------------------------
     async def execute(self, raw: bytes) -> None:
         try:
-            cmd = parse_command(raw)
+            cmd = parse_command(raw, utf8=self.utf8)
         except ParseError as exc:
             tag = exc.tag or parse_tag(raw) or b"*"
             self.send(wire.tagged(tag, b"BAD", f"Error in IMAP command: {exc.text}"))
@@ -129,7 +138,10 @@ class Session:
             log.failure("command {name} failed", name=cmd.name)
             reply = Reply(b"NO", "Internal error occurred. Refer to server log for more information.",
                           b"SERVERBUG")
-        self.send(wire.tagged(cmd.tag, reply.status, reply.text, reply.code))
+        # Response text stays 7-bit in every mode (RFC 3501 §9 TEXT-CHAR; RFC 6855
+        # does not extend it): a mailbox name in it is shown in modified UTF-7.
+        text = reply.text if reply.text.isascii() else names.text(reply.text)
+        self.send(wire.tagged(cmd.tag, reply.status, text, reply.code))
 
     def _wrong_state_text(self, name: str) -> str:
         if self.state is State.NOT_AUTHENTICATED:

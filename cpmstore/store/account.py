@@ -23,8 +23,10 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from ..auth.acl import ALL_RIGHTS, apply_deleteacl, apply_setacl, rights_of
+from ..auth.urlauth import new_key as new_urlauth_key
 from ..errors import IMAPError, InvalidMailboxName, MailboxExists, NoSuchMailbox
 from ..mime.analysis import analyze, normalize_line_endings
+from ..mime.preview import preview_text
 from . import maildir
 from .changes import (
     AnnotationsChanged, ChangeBus, FlagsChanged, MailboxChanged, MessagesAdded, MessagesExpunged, MetadataChanged,
@@ -419,6 +421,33 @@ class Account:
             owners.setdefault(owner, []).append(entry)
         return mailbox_id, "" if info is None else info.name, owners
 
+    # -- URLAUTH mailbox access keys (RFC 4467 §7) ----------------------------------------
+    async def urlauth_key(self, name: str, create: bool = False) -> bytes | None:
+        """The mailbox access key of folder ``name``: None when it has none
+        (never made, or reset), unless ``create`` makes one. NoSuchMailbox
+        when there is no such folder."""
+        return await self.queue.run(self._urlauth_key_sync, normalize_name(name), create)
+
+    def _urlauth_key_sync(self, name: str, create: bool) -> bytes | None:
+        info = self._info(name)
+        key = self.index.urlauth_key(info.id)
+        if key is None and create:
+            with self.index.transaction():
+                key = self.index.urlauth_key(info.id)
+                if key is None:
+                    key = new_urlauth_key()
+                    self.index.set_urlauth_key(info.id, key)
+        return key
+
+    async def reset_urlauth_keys(self, name: str | None = None) -> None:
+        """Revoke every URL signed with folder ``name``'s key (every folder's
+        when None): the key goes, and the next GENURLAUTH makes a new one."""
+        await self.queue.run(self._reset_urlauth_sync, None if name is None else normalize_name(name))
+
+    def _reset_urlauth_sync(self, name: str | None) -> None:
+        with self.index.transaction():
+            self.index.delete_urlauth_keys(None if name is None else self._info(name).id)
+
     # -- messages ----------------------------------------------------------------
     async def append(self, name: str, messages: list[tuple], quota: tuple[int, int] | None = None) -> AppendResult:
         """``messages``: (bytes, flags, date) or (bytes, flags, date, annotations)
@@ -461,12 +490,13 @@ class Account:
                 info = self._info(name)
                 first_modseq = self.index.next_modseqs(len(prepared))
                 rows, uniques = [], []
+                saved = local_now()  # RFC 8514 SAVEDATE
                 for i, (data, flags, when, cache) in enumerate(prepared):
                     uid = info.uid_next + i
                     unique, filename = maildir.deliver(directory, uid, data)
                     delivered.append(os.path.join(directory, "cur", filename))
                     uniques.append(unique)
-                    rows.append(NewRow(uid, filename, flags_to_text(flags), first_modseq + i, len(data), when, cache))
+                    rows.append(NewRow(uid, filename, flags_to_text(flags), first_modseq + i, len(data), when, cache, saved))
                 maildir.fsync_dir(os.path.join(directory, "cur"))
                 self.index.insert_messages(info.id, rows)
                 self.index.set_annotations(info.id, [(row.uid, owner, entry, value)
@@ -561,7 +591,7 @@ class Account:
                 uniques.append(unique)
                 sizes.append(size)
             maildir.fsync_dir(os.path.join(target_dir, "cur"))
-            self.index.copy_rows(source_id, target.id, copies)
+            self.index.copy_rows(source_id, target.id, copies, local_now())
             uid_next = target.uid_next + len(copies)
             self.index.set_counters(target.id, uid_next, first_modseq + len(copies) - 1 if copies else None)
             expunge_modseq = 0
@@ -714,8 +744,32 @@ class Account:
                 by_uid[uid] = MessageMeta(
                     uid=uid, flags=mailbox.flags_of(uid), modseq=mailbox.modseq_of(uid), size=row[1],
                     internaldate=datetime.fromisoformat(row[2]), sent_date=sent, **extra,
+                    savedate=datetime.fromisoformat(row[-1]) if row[-1] else None,
                 )
         return [by_uid[uid] for uid in uids if uid in by_uid]
+
+    async def previews(self, mailbox: Mailbox, uids: list[int], compute: bool = True) -> dict[int, str | None]:
+        """RFC 8970 PREVIEW texts from the index; rows stored before previews
+        were kept are computed from their files once and stored."""
+        async with self.queue:
+            found = await self.workers.run(self.index.previews, mailbox.id, uids)
+            missing = [uid for uid, text in found.items() if text is None and uid in mailbox]
+            if compute and missing and not mailbox.deleted:
+                paths = [(uid, mailbox.path(uid)) for uid in missing]
+                found.update(await self.workers.run(self._previews_sync, mailbox.id, paths))
+        return found
+
+    def _previews_sync(self, mailbox_id: int, paths: list[tuple[int, str]]) -> dict[int, str]:
+        computed = {}
+        for uid, path in paths:
+            try:
+                with open(path, "rb") as f:
+                    computed[uid] = preview_text(f.read())
+            except FileNotFoundError:
+                pass  # expunged meanwhile
+        with self.index.transaction():
+            self.index.set_previews(mailbox_id, computed)
+        return computed
 
     async def search_header(self, mailbox: Mailbox, name: str, value: str) -> set[int] | None:
         column = CPM_FIELDS.get(name.lower())

@@ -43,6 +43,7 @@ class NewRow:
     size: int
     internaldate: datetime
     cache: Analysis  # what APPEND derived from the bytes once
+    savedate: datetime | None = None  # RFC 8514: when saved into this folder
 
 
 def _mailbox_info(row: Sequence) -> MailboxInfo:
@@ -211,6 +212,21 @@ class Index:
     def metadata_count(self, mailbox_id: int, owner: str) -> int:
         return self._one("SELECT count(*) FROM metadata WHERE mailbox_id = ? AND owner = ?", (mailbox_id, owner))[0]
 
+    # -- URLAUTH mailbox access keys (RFC 4467 §7) ---------------------------
+    def urlauth_key(self, mailbox_id: int) -> bytes | None:
+        row = self._one("SELECT key FROM urlauth_keys WHERE mailbox_id = ?", (mailbox_id,))
+        return bytes(row[0]) if row else None
+
+    def set_urlauth_key(self, mailbox_id: int, key: bytes) -> None:
+        self.connection.execute("INSERT OR REPLACE INTO urlauth_keys (mailbox_id, key) VALUES (?, ?)", (mailbox_id, key))
+
+    def delete_urlauth_keys(self, mailbox_id: int | None = None) -> None:
+        """One folder's key, or every key when ``mailbox_id`` is None."""
+        if mailbox_id is None:
+            self.connection.execute("DELETE FROM urlauth_keys")
+        else:
+            self.connection.execute("DELETE FROM urlauth_keys WHERE mailbox_id = ?", (mailbox_id,))
+
     # -- messages ------------------------------------------------------------
     def load_state(self, mailbox_id: int) -> list[tuple[int, int, str, str]]:
         """(uid, modseq, flags, filename) of every message, by UID: the one bulk
@@ -226,26 +242,32 @@ class Index:
         marks = ", ".join("?" * len(CPM_FIELDS))
         self.connection.executemany(
             "INSERT INTO messages (mailbox_id, uid, modseq, flags, size, filename, internaldate, sent_date, "
-            f"{_CACHE_COLUMNS}, {columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {marks})",
+            f"{_CACHE_COLUMNS}, {columns}, savedate, preview) "
+            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {marks}, ?, ?)",
             [
                 (
                     mailbox_id, r.uid, r.modseq, r.flags, r.size, r.filename, r.internaldate.isoformat(),
                     r.cache.sent_date.isoformat() if r.cache.sent_date else None,
                     r.cache.envelope, r.cache.body, r.cache.bodystructure, r.cache.header,
                     *(r.cache.fields.get(name) for name in CPM_FIELDS),
+                    r.savedate.isoformat() if r.savedate else None, r.cache.preview,
                 )
                 for r in rows
             ],
         )
 
-    def copy_rows(self, source_id: int, target_id: int, copies: list[tuple[int, int, str, int]]) -> None:
+    def copy_rows(self, source_id: int, target_id: int, copies: list[tuple[int, int, str, int]],
+                  savedate: datetime | None = None) -> None:
         """Copy index rows (cached columns included, inside SQLite) for
-        (source uid, target uid, target filename, modseq) each."""
-        kept = ", ".join(("flags", "size", "internaldate", "sent_date", _CACHE_COLUMNS, *CPM_FIELDS.values()))
+        (source uid, target uid, target filename, modseq) each; the copies
+        get their own ``savedate`` (RFC 8514 §3: the save into the target)."""
+        kept = ", ".join(("flags", "size", "internaldate", "sent_date", _CACHE_COLUMNS, *CPM_FIELDS.values(),
+                          "preview"))
+        saved = savedate.isoformat() if savedate else None
         self.connection.executemany(
-            f"INSERT INTO messages (mailbox_id, uid, filename, modseq, {kept}) "
-            f"SELECT ?, ?, ?, ?, {kept} FROM messages WHERE mailbox_id = ? AND uid = ?",
-            [(target_id, dst, filename, modseq, source_id, src) for src, dst, filename, modseq in copies],
+            f"INSERT INTO messages (mailbox_id, uid, filename, modseq, savedate, {kept}) "
+            f"SELECT ?, ?, ?, ?, ?, {kept} FROM messages WHERE mailbox_id = ? AND uid = ?",
+            [(target_id, dst, filename, modseq, saved, source_id, src) for src, dst, filename, modseq in copies],
         )
         # Annotations belong to the message and travel with it (RFC 5257 §4.5).
         self.connection.executemany(
@@ -333,9 +355,9 @@ class Index:
                 )
 
     def meta_rows(self, mailbox_id: int, uids: list[int], cached: bool) -> list[tuple]:
-        """(uid, size, internaldate, sent_date[, envelope, body, bodystructure, header])
+        """(uid, size, internaldate, sent_date[, envelope, body, bodystructure, header], savedate)
         for those of ``uids`` present, one statement per chunk."""
-        columns = "uid, size, internaldate, sent_date" + (f", {_CACHE_COLUMNS}" if cached else "")
+        columns = "uid, size, internaldate, sent_date" + (f", {_CACHE_COLUMNS}" if cached else "") + ", savedate"
         result: list[tuple] = []
         for chunk, where, args in _uid_chunks(uids):
             rows = self.connection.execute(
@@ -343,6 +365,23 @@ class Index:
             )
             result.extend(row for row in rows if row[0] in chunk)
         return result
+
+    def previews(self, mailbox_id: int, uids: list[int]) -> dict[int, str | None]:
+        """uid -> stored PREVIEW text (None: not computed yet) of those of ``uids`` present."""
+        found: dict[int, str | None] = {}
+        for chunk, where, args in _uid_chunks(uids):
+            rows = self.connection.execute(
+                f"SELECT uid, preview FROM messages WHERE mailbox_id = ? AND {where}", (mailbox_id, *args)
+            )
+            found.update((uid, text) for uid, text in rows if uid in chunk)
+        return found
+
+    def set_previews(self, mailbox_id: int, previews: dict[int, str]) -> None:
+        """Store previews computed after the APPEND (a cache fill: no MODSEQ)."""
+        self.connection.executemany(
+            "UPDATE messages SET preview = ? WHERE mailbox_id = ? AND uid = ?",
+            [(text, mailbox_id, uid) for uid, text in previews.items()],
+        )
 
     def status_counts(self, mailbox_id: int) -> tuple[int, int, int]:
         """(messages, unseen, total size) by aggregate query, no rows loaded."""

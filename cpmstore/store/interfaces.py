@@ -58,6 +58,7 @@ class MessageMeta:
     bodystructure: bytes = b""
     header: bytes = b""
     sent_date: datetime | None = None
+    savedate: datetime | None = None  # RFC 8514: saved into this folder; None for rows from before
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +159,11 @@ class IMailbox(Interface):
     async def meta(uids: list[int], cached: bool = True) -> list[MessageMeta]:
         """Index rows for ``uids`` (those still present), in ``uids`` order.
         ``cached`` False skips ENVELOPE/BODYSTRUCTURE/header columns."""
+
+    async def previews(uids: list[int], compute: bool = True) -> dict[int, str | None]:
+        """uid -> RFC 8970 PREVIEW text of those of ``uids`` present, from the
+        index. A row without one (stored before previews were kept) is
+        computed from its file and stored when ``compute``, else None (LAZY)."""
 
     async def read(uid: int) -> bytes:
         """The message bytes as stored (off the reactor thread)."""

@@ -135,6 +135,9 @@ class Mailbox:
     async def meta(self, uids: list[int], cached: bool = True) -> list[MessageMeta]:
         return await self._account.meta(self, uids, cached)
 
+    async def previews(self, uids: list[int], compute: bool = True) -> dict[int, str | None]:
+        return await self._account.previews(self, uids, compute)
+
     async def read(self, uid: int) -> bytes:
         """KeyError when ``uid`` is gone (also when expunged while being read)."""
         path = self.path(uid)

@@ -125,13 +125,17 @@ def _adopt(path: str, relative: str, uid: int, flags: frozenset[str], modseq: in
     full = os.path.join(path, relative)
     with open(full, "rb") as f:
         data = f.read()
-    when = datetime.fromtimestamp(int(os.stat(full).st_mtime)).astimezone()
+    status = os.stat(full)
+    when = datetime.fromtimestamp(int(status.st_mtime)).astimezone()
+    # SAVEDATE (RFC 8514): the last link or rename of the file into a folder
+    # is the nearest trace of its save the files keep.
+    saved = datetime.fromtimestamp(int(status.st_ctime)).astimezone()
     filename = os.path.basename(relative)
     parsed = maildir.parse_name(filename)
     in_place = relative == os.path.join("cur", filename) and parsed.canonical
     if not (in_place and parsed.uid == uid and parsed.size == len(data)):
         _, filename = maildir.rename_into_cur(path, relative, uid, len(data))
-    return NewRow(uid, filename, flags_to_text(flags), modseq, len(data), when, analyze(data))
+    return NewRow(uid, filename, flags_to_text(flags), modseq, len(data), when, analyze(data), saved)
 
 
 def _uid_order(relative: str) -> tuple[int, str]:

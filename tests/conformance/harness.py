@@ -9,7 +9,7 @@ on that server. Each session is its own connection, opened at its first step
 What the RFCs leave free, or what is a property of one installation rather
 than of the protocol, is normalized away before comparing (see ``normalize``):
 UIDVALIDITY and MODSEQ values, the human-readable text after a status and its
-response code, capability lists, INTERNALDATEs of the append moment, the order
+response code, capability lists, INTERNALDATEs and SAVEDATEs of the append moment, the order
 of untagged responses and of FETCH items, flag-list order, atom vs quoted vs
 literal spelling, the case of BODYSTRUCTURE media types, encodings and
 parameter names, the letter order of ACL rights strings and the order of
@@ -142,10 +142,20 @@ def expand(command: bytes, user: str, box: str) -> bytes:
             .replace(b"{user2}", SECOND_USER.encode()).replace(b"{plain}", plain))
 
 
+def with_urls(command: bytes, urls: list[Any]) -> bytes:
+    """``{url:N}``: the N-th URL of this server's last ``* GENURLAUTH``
+    (RFC 4467 §7); tokens differ per server, so scripts name URLs this way."""
+    def url(m: re.Match) -> bytes:
+        index = int(m.group(1)) - 1
+        return str(urls[index]).encode() if index < len(urls) else b"imap://no-such-url"
+    return re.sub(rb"\{url:(\d+)\}", url, command)
+
+
 def run_script(address: tuple[str, int], user: str, box: str, script: list[Step]) -> list[list[bytes]]:
     sessions: dict[str, Connection] = {}
     counters: dict[str, int] = {}
     answers = []
+    urls: list[Any] = []  # of the last GENURLAUTH answer: {url:1}, {url:2}, ...
     try:
         for step in script:
             lines: list[bytes] = []
@@ -154,8 +164,9 @@ def run_script(address: tuple[str, int], user: str, box: str, script: list[Step]
                 lines.append(sessions[step.session].read_line())
             counters[step.session] = counters.get(step.session, 0) + 1
             tag = f"{step.session}{counters[step.session]}".encode()
-            lines += sessions[step.session].command(tag, expand(step.wire, user, box))
+            lines += sessions[step.session].command(tag, with_urls(expand(step.wire, user, box), urls))
             answers.append(lines)
+            urls = next((tokenize(line)[2:] for line in lines if line.startswith(b"* GENURLAUTH ")), urls)
     finally:
         for conn in sessions.values():
             conn.close()
@@ -358,7 +369,8 @@ def _fetch(items: list[Any]) -> dict[str, Any]:
             value = _body(value)
         elif key == "FLAGS" and isinstance(value, list):
             value = sorted(value, key=str.lower)
-        elif key == "INTERNALDATE" and isinstance(value, str):
+        elif key in ("INTERNALDATE", "SAVEDATE") and isinstance(value, str):
+            # A SAVEDATE is always a moment of this run (RFC 8514 §3): the APPEND, COPY or MOVE.
             value = "<append moment>" if _is_now(value) else _instant(value)
         elif key == "MODSEQ":
             value = "<modseq>"
@@ -383,6 +395,8 @@ def _code(code: list[Any]) -> list[Any]:
 
 def normalize_line(line: bytes, box: str) -> Any:
     line = line.replace(box.encode(), b"{box}")
+    # URLAUTH tokens are each server's own HMAC (RFC 4467 §7): only their place is compared.
+    line = _URLAUTH_TOKEN.sub(lambda m: m.group(1) + m.group(2).lower() + b":<token>", line)
     status = split_status(line)
     if status:
         tag, name, code = status
@@ -419,6 +433,8 @@ def normalize_line(line: bytes, box: str) -> Any:
         return ("*", "FLAGS", _flag_list(tokens[2]))
     if len(tokens) > 2 and str(tokens[2]).upper() == "FETCH":
         return ("*", tokens[1], "FETCH", _fetch(tokens[3] if isinstance(tokens[3], list) else []))
+    if kind == "URLFETCH":
+        return ("*", "URLFETCH", *(_urlfetch_items(x) if isinstance(x, list) else x for x in tokens[2:]))
     if kind == "VANISHED":
         return ("*", "VANISHED", *tokens[2:])
     if kind in ("ACL", "MYRIGHTS", "LISTRIGHTS"):
@@ -428,6 +444,19 @@ def normalize_line(line: bytes, box: str) -> Any:
         pairs = sorted(zip(tokens[3][::2], tokens[3][1::2]), key=lambda pair: str(pair[0]))
         return ("*", "METADATA", tokens[2], pairs)
     return tuple(tokens)
+
+
+# Mechanism names are case-insensitive (RFC 4467 §9).
+_URLAUTH_TOKEN = re.compile(rb"(;URLAUTH=[^:\s]+:)([A-Za-z0-9.-]+):[0-9A-Fa-f]+", re.IGNORECASE)
+
+
+def _urlfetch_items(items: list[Any]) -> list[Any]:
+    """RFC 5524 URLFETCH items: BODYPARTSTRUCTURE compared as a BODYSTRUCTURE."""
+    out: list[Any] = []
+    for name, value in zip(items[::2], items[1::2]):
+        name = str(name).upper()
+        out += [name, _body(value) if name == "BODYPARTSTRUCTURE" else value]
+    return out
 
 
 def _rights(text: Any) -> Any:

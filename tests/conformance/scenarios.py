@@ -1165,3 +1165,212 @@ CATENATE = LOGIN + """
     d: LOGOUT
 """
 SCENARIOS["catenate"] = CATENATE
+
+# URLAUTH (RFC 4467), URLAUTH=BINARY (RFC 5524), URL-PARTIAL (RFC 5550): {user}
+# signs references to parts of a CPM file transfer, {user2} fetches them.
+# Tokens are each server's own HMAC: the harness reads them from the last
+# GENURLAUTH answer ({url:N}) and compares them only by place. URLs carry no
+# port: Dovecot takes 143 (imap_urlauth_port), cpmstore its own listener.
+_RUMP = "imap://{user}@127.0.0.1/{box}/;UID="
+URLAUTH = LOGIN + f"""
+    a: CREATE "{{box}}"
+    a: APPEND "{{box}}" {{lit:bin_media}}
+    a: APPEND "{{box}}" {{lit:small}}
+    a: GENURLAUTH "{_RUMP}1;URLAUTH=anonymous" INTERNAL "{_RUMP}1/;SECTION=2;URLAUTH=authuser" INTERNAL "{_RUMP}1/;SECTION=1.MIME;URLAUTH=user+{{user2}}" INTERNAL "{_RUMP}1/;SECTION=2/;PARTIAL=0.100;URLAUTH=anonymous" INTERNAL "{_RUMP}2;URLAUTH=anonymous" INTERNAL "{_RUMP}1;URLAUTH=user+{{user}}" INTERNAL "{_RUMP}2;URLAUTH=submit+{{user2}}" INTERNAL
+    a: URLFETCH {{url:1}} {{url:2}} {{url:3}} {{url:4}} {{url:5}} {{url:6}}
+    a: URLFETCH ({{url:2}} BODYPARTSTRUCTURE BINARY) ({{url:2}} BODYPARTSTRUCTURE) ({{url:4}} BINARY) ({{url:5}}) ({{url:5}} BODYPARTSTRUCTURE BODY)
+    b: LOGIN {{user2}} pass
+    b: URLFETCH {{url:1}} {{url:2}} {{url:3}} {{url:4}} {{url:5}}
+    b: URLFETCH ({{url:2}} BODYPARTSTRUCTURE BINARY) ({{url:4}} BINARY)
+    b: URLFETCH {{url:7}}
+    b: URLFETCH {{url:6}}
+    a: URLFETCH "{_RUMP}1;URLAUTH=anonymous:internal:000000000000000000000000000000000000000000"
+    b: URLFETCH "/{{box}}/;UID=1"
+    b: URLFETCH "{_RUMP}1"
+    b: URLFETCH ({{url:1}} BODY BINARY)
+    a: SELECT "{{box}}"
+    a: FETCH 1:2 FLAGS
+    a: STORE 2 +FLAGS (\\Deleted)
+    a: EXPUNGE
+    b: URLFETCH {{url:5}}
+    a: UNSELECT
+    a: RENAME "{{box}}" "{{box}}-away"
+    b: URLFETCH {{url:1}}
+    a: RENAME "{{box}}-away" "{{box}}"
+    b: URLFETCH {{url:1}}
+    a: SETACL "{{box}}" {{user}} lwi
+    b: URLFETCH {{url:1}}
+    a: SETACL "{{box}}" {{user}} lrswipkxtea
+    a: RESETKEY "{{box}}"
+    b: URLFETCH {{url:1}} {{url:2}}
+    a: GENURLAUTH "{_RUMP}1/;SECTION=1;URLAUTH=anonymous" INTERNAL
+    b: URLFETCH {{url:1}}
+    a: RESETKEY
+    b: URLFETCH {{url:1}}
+    a: GENURLAUTH "imap://{{user2}}@127.0.0.1/{{box}}/;UID=1;URLAUTH=anonymous" INTERNAL
+    a: GENURLAUTH "{_RUMP}1" INTERNAL
+    a: GENURLAUTH "{_RUMP}1;URLAUTH=anonymous" XSAMPLE
+    a: GENURLAUTH "{_RUMP}9;URLAUTH=anonymous" INTERNAL
+    a: GENURLAUTH "imap://{{user}}@127.0.0.1/{{box}}/nosuch/;UID=1;URLAUTH=anonymous" INTERNAL
+    a: GENURLAUTH "{_RUMP}1;EXPIRE=2001-01-01T00:00:00Z;URLAUTH=anonymous" INTERNAL
+    a: GENURLAUTH "/{{box}}/;UID=1;URLAUTH=anonymous" INTERNAL
+    a: RESETKEY "{{box}}/nosuch"
+    a: RESETKEY "{{box}}" XSAMPLE
+    a: LOGOUT
+    b: LOGOUT
+"""
+SCENARIOS["urlauth"] = URLAUTH
+
+# -- I18NLEVEL=1 (RFC 5255 §4.1): SEARCH with i;unicode-casemap (RFC 5051) ----------
+# Headers are RFC 2047 encoded (8-bit header fields are refused before ENABLE
+# UTF8=ACCEPT, RFC 6855 §4, and Dovecot has no UTF8=ACCEPT); bodies are 8-bit.
+_I18N_BODY = "Привет, ΣΊΣΥΦΟΣ! ＦＵＬＬ width, Straße, ﬁne, Ǆemal, \u212a.\r\n"
+I18N_MESSAGES = {
+    "i1": _sort_message("From: =?utf-8?q?Andr=C3=A9?= <andre@example.com>",
+                        "Subject: =?utf-8?q?=C3=89t=C3=A9_=C3=A0_Paris?=", "Date: Mon, 1 Jan 2024 10:00:00 +0000",
+                        "Message-ID: <i1@example.com>", "MIME-Version: 1.0",
+                        "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit",
+                        body=_I18N_BODY),
+    "i2": _sort_message("From: zoe@example.com", "Subject: =?utf-8?b?w4lUw4k=?=",
+                        "Date: Tue, 2 Jan 2024 10:00:00 +0000", "Message-ID: <i2@example.com>",
+                        "MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8",
+                        body="e\u0301te\u0301 decomposed, привет\r\n"),
+    "i3": _sort_message("From: bob@example.com", "Subject: ete", "Date: Wed, 3 Jan 2024 10:00:00 +0000",
+                        "Message-ID: <i3@example.com>", body="plain ASCII, fine\r\n"),
+    "i4": _sort_message("From: =?iso-8859-1?q?Ren=E9?= <rene@example.com>", "Subject: Re: =?utf-8?q?=C3=A9t=C3=A9?=",
+                        "Date: Thu, 4 Jan 2024 10:00:00 +0000", "Message-ID: <i4@example.com>",
+                        "In-Reply-To: <i2@example.com>", "MIME-Version: 1.0",
+                        "Content-Type: text/plain; charset=iso-8859-1",
+                        "Content-Transfer-Encoding: quoted-printable", body="=C9T=C9 en latin-1\r\n"),
+}
+# Search strings, sent as literals: each is compared with Dovecot's answer.
+I18N_QUERIES = {
+    "q_ete_upper": "ÉTÉ", "q_ete_a": "été À", "q_ete_ascii": "ete", "q_andre": "ANDRÉ", "q_rene": "rené",
+    "q_privet": "привет", "q_sisyphus": "σίσυφος", "q_full": "full", "q_full_wide": "ｆｕｌｌ",
+    "q_strasse": "STRASSE", "q_strasse_sz": "STRAßE", "q_fine": "FINE", "q_fine_lig": "ﬁne",
+    "q_dzemal": "ǆEMAL", "q_kelvin": "\u212a.", "q_decomposed": "E\u0301TE\u0301",
+}
+MESSAGES.update(I18N_MESSAGES)
+MESSAGES.update({name: text.encode() for name, text in I18N_QUERIES.items()})
+
+I18N_SEARCH = LOGIN + """
+    a: CREATE "{box}"
+    a: APPEND "{box}" {lit:i1}
+    a: APPEND "{box}" {lit:i2}
+    a: APPEND "{box}" {lit:i3}
+    a: APPEND "{box}" {lit:i4}
+    a: SELECT "{box}"
+    a: SEARCH CHARSET UTF-8 SUBJECT {lit:q_ete_upper}
+    a: SEARCH CHARSET UTF-8 SUBJECT {lit:q_ete_a}
+    a: SEARCH CHARSET UTF-8 SUBJECT {lit:q_ete_ascii}
+    a: SEARCH CHARSET UTF-8 SUBJECT {lit:q_decomposed}
+    a: SEARCH CHARSET UTF-8 FROM {lit:q_andre}
+    a: SEARCH CHARSET UTF-8 FROM {lit:q_rene}
+    a: SEARCH CHARSET UTF-8 HEADER Subject {lit:q_ete_upper}
+    a: SEARCH CHARSET UTF-8 BODY {lit:q_privet}
+    a: SEARCH CHARSET UTF-8 BODY {lit:q_sisyphus}
+    a: SEARCH CHARSET UTF-8 BODY {lit:q_full}
+    a: SEARCH CHARSET UTF-8 BODY {lit:q_full_wide}
+    a: SEARCH CHARSET UTF-8 BODY {lit:q_strasse}
+    a: SEARCH CHARSET UTF-8 BODY {lit:q_strasse_sz}
+    a: SEARCH CHARSET UTF-8 BODY {lit:q_fine}
+    a: SEARCH CHARSET UTF-8 BODY {lit:q_fine_lig}
+    a: SEARCH CHARSET UTF-8 BODY {lit:q_dzemal}
+    a: SEARCH CHARSET UTF-8 BODY {lit:q_kelvin}
+    a: SEARCH CHARSET UTF-8 BODY {lit:q_ete_upper}
+    a: SEARCH CHARSET UTF-8 TEXT {lit:q_ete_a}
+    a: SEARCH CHARSET UTF-8 OR SUBJECT {lit:q_ete_upper} BODY {lit:q_privet}
+    a: SEARCH CHARSET UTF-8 NOT BODY {lit:q_privet}
+    a: SORT (SUBJECT) UTF-8 ALL
+    a: SORT (FROM) UTF-8 SUBJECT {lit:q_ete_upper}
+    a: SORT (DISPLAYFROM) UTF-8 ALL
+    a: THREAD ORDEREDSUBJECT UTF-8 ALL
+    a: THREAD REFERENCES UTF-8 BODY {lit:q_privet}
+    a: LOGOUT
+"""
+SCENARIOS["i18n_search"] = I18N_SEARCH
+
+# SAVEDATE (RFC 8514): save dates of APPEND, COPY and MOVE (every one a moment
+# of this run, which the harness compares as such; INTERNALDATEs stay the
+# given ones) and the SAVED* search keys, with dates a day around the run so
+# that the servers' zones do not matter.
+_TODAY = __import__("datetime").date.today()
+_DAY = __import__("datetime").timedelta(days=1)
+_YESTERDAY, _TOMORROW = (f"{d.day}-{d.strftime('%b')}-{d.year}" for d in (_TODAY - _DAY, _TODAY + _DAY))
+SAVEDATE = LOGIN + f"""
+    a: CREATE "{{box}}"
+    a: CREATE "{{box}}/dest"
+    a: APPEND "{{box}}" (\\Seen) "17-Jul-1996 02:44:25 -0700" {{lit:plain}} () "18-Jul-1996 10:00:00 +0000" {{lit:mixed}} () "19-Jul-1996 02:44:25 -0700" {{lit:small}}
+    a: SELECT "{{box}}"
+    a: FETCH 1:* (UID INTERNALDATE SAVEDATE)
+    a: FETCH 2 SAVEDATE
+    a: SEARCH SAVEDATESUPPORTED
+    a: SEARCH SAVEDBEFORE 1-Jan-2000
+    a: SEARCH SAVEDSINCE 1-Jan-2000
+    a: SEARCH SAVEDON 17-Jul-1996
+    a: SEARCH SAVEDSINCE {_YESTERDAY}
+    a: SEARCH SAVEDBEFORE {_TOMORROW}
+    a: SEARCH SAVEDSINCE {_TOMORROW}
+    a: SEARCH OR SAVEDBEFORE 1-Jan-2000 SEEN
+    a: SEARCH NOT SAVEDATESUPPORTED
+    a: UID SEARCH SAVEDATESUPPORTED SAVEDSINCE {_YESTERDAY} UNSEEN
+    a: SEARCH SAVEDBEFORE notadate
+    a: SEARCH SAVEDON
+    a: COPY 1:2 "{{box}}/dest"
+    a: MOVE 3 "{{box}}/dest"
+    a: FETCH 1:* (UID SAVEDATE)
+    a: SELECT "{{box}}/dest"
+    a: FETCH 1:* (UID FLAGS INTERNALDATE SAVEDATE)
+    a: SEARCH SAVEDSINCE {_YESTERDAY}
+    a: LOGOUT
+"""
+SCENARIOS["savedate"] = SAVEDATE
+
+# PREVIEW (RFC 8970): e-mail previews must agree with Dovecot's; a CPM object
+# is previewed CPM-aware (its chat text, its file, its IMDN status), where
+# Dovecot, knowing no CPM, says "": those steps are kept apart and allowlisted.
+# Dovecot answers PREVIEW (LAZY) with NIL until a preview was made, so LAZY
+# is asked only after a plain PREVIEW.
+PREVIEW_MESSAGES = {
+    "pv_html": (b"Subject: html\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+                b"<html><head><title>Title</title><style>p {color: red}</style><script>var x = 1;</script></head>"
+                b"<body><p>Hi &amp; bye &eacute; &#233;</p><!-- hidden --><p>second</p></body></html>\r\n"),
+    "pv_alternative": (b"Subject: alt\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n"
+                       b"--b\r\nContent-Type: text/html\r\n\r\n<b>html part</b>\r\n"
+                       b"--b\r\nContent-Type: text/plain\r\n\r\nplain part\r\n--b--\r\n"),
+    "pv_qp": (b"Subject: qp\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+              b"Content-Transfer-Encoding: quoted-printable\r\n\r\nCaf=E9 cr=E8me =\r\nsoft\r\n"),
+    "pv_base64": (b"Subject: b64\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                  b"Content-Transfer-Encoding: base64\r\n\r\nSGVsbG8gYmFzZTY0IOKCrA==\r\n"),
+    "pv_long": b"Subject: long\r\n\r\n" + b"word " * 100 + b"\r\n",
+    "pv_long_utf8": b"Subject: long\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                    + "\u00e9".encode() * 300 + b"\r\n",
+    "pv_reply": b"Subject: re\r\n\r\n> quoted line\r\n>> older\r\nreply text\r\n",
+    "pv_image": b"Subject: image\r\nMIME-Version: 1.0\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA\r\n",
+}
+MESSAGES.update(PREVIEW_MESSAGES)
+
+PREVIEW = LOGIN + """
+    a: CREATE "{box}"
+    a: CREATE "{box}/dest"
+    a: APPEND "{box}" {lit:plain} {lit:mixed} {lit:forward} {lit:small} {lit:utf8} {lit:pv_html} {lit:pv_alternative} {lit:pv_qp} {lit:pv_base64} {lit:pv_long} {lit:pv_long_utf8} {lit:pv_reply} {lit:pv_image}
+    a: APPEND "{box}" {lit:chat}
+    a: APPEND "{box}" {lit:history}
+    a: SELECT "{box}"
+    a: FETCH 1:13 (PREVIEW)
+    a: FETCH 1:13 (PREVIEW (LAZY))
+    a: UID FETCH 6:8 (FLAGS PREVIEW)
+    a: FETCH 1 PREVIEW (LAZY)
+    a: FETCH 2 PREVIEW
+    a: FETCH 14 (PREVIEW)
+    a: FETCH 15 (PREVIEW)
+    a: FETCH 1 (PREVIEW (FOO))
+    a: FETCH 1 (PREVIEW ())
+    a: FETCH 1 (PREVIEW) (CHANGEDSINCE 1)
+    a: FETCH 1 PREVIEW (CHANGEDSINCE 1)
+    a: COPY 6:8 "{box}/dest"
+    a: SELECT "{box}/dest"
+    a: FETCH 1:* (PREVIEW)
+    a: LOGOUT
+"""
+SCENARIOS["preview"] = PREVIEW

@@ -1,5 +1,7 @@
 """The normalizer itself: what it must make equal, and what it must not."""
 
+import datetime
+
 import harness
 
 BOX = "conf-1234-x"
@@ -48,6 +50,14 @@ def test_rfc3501_6_3_11_internaldate_same_instant_in_another_zone():
                     [b'* 1 FETCH (INTERNALDATE "01-Feb-2002 21:14:15 -0800")', b"t OK"])
 
 
+def test_rfc8514_4_2_savedate_of_this_run_is_one_moment_nil_is_kept():
+    now = datetime.datetime.now(datetime.timezone.utc)
+    dovecot = now.strftime("%d-%b-%Y %H:%M:%S +0000").encode()
+    ours = now.astimezone(datetime.timezone(datetime.timedelta(hours=2))).strftime("%d-%b-%Y %H:%M:%S +0200").encode()
+    assert same([b'* 1 FETCH (SAVEDATE "' + dovecot + b'")', b"t OK"], [b'* 1 FETCH (SAVEDATE "' + ours + b'")', b"t OK"])
+    assert not same([b'* 1 FETCH (SAVEDATE "' + dovecot + b'")', b"t OK"], [b"* 1 FETCH (SAVEDATE NIL)", b"t OK"])
+
+
 def test_rfc4731_3_2_esearch_modseq_value_is_free_the_rest_is_compared():
     dovecot = [b'* ESEARCH (TAG "a5") ALL 1:5 COUNT 5 MODSEQ 6', b"a5 OK Search completed (0.001 secs)."]
     ours = [b'* ESEARCH (TAG "a5") ALL 1:5 COUNT 5 MODSEQ 31', b"a5 OK Search completed."]
@@ -89,3 +99,14 @@ def test_rfc3516_4_3_literal8_is_compared_octet_for_octet_and_apart_from_a_liter
     assert same(binary, [b"* 1 FETCH (FLAGS (\\Seen) BINARY[2] ~{3}\r\n\x00\xff))", b"t OK"])
     assert not same(binary, [b"* 1 FETCH (BINARY[2] ~{3}\r\n\x00\xfe) FLAGS (\\Seen))", b"t OK"])
     assert not same([b"* 1 FETCH (BINARY[1] ~{2}\r\nab)", b"t OK"], [b"* 1 FETCH (BINARY[1] {2}\r\nab)", b"t OK"])
+
+
+def test_rfc4467_7_urlauth_tokens_compared_by_place_only():
+    dovecot = [b"* URLFETCH imap://u@h/conf-1234-x/;UID=1;URLAUTH=anonymous:internal:01aa (BODYPARTSTRUCTURE"
+               b' ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 3 0 NIL NIL NIL NIL) BINARY ~{2}\r\nab)', b"t OK"]
+    ours = [b"* URLFETCH imap://u@h/conf-1234-x/;UID=1;URLAUTH=anonymous:INTERNAL:bb00 (BODYPARTSTRUCTURE"
+            b' ("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" 3 0 NIL NIL NIL NIL) BINARY ~{2}\r\nab)', b"t OK"]
+    assert same(dovecot, ours)
+    assert not same(dovecot, [ours[0].replace(b"UID=1", b"UID=2"), b"t OK"])
+    assert not same(dovecot, [ours[0].replace(b"~{2}", b"{2}"), b"t OK"])
+    assert harness.with_urls(b"URLFETCH {url:2} {url:3}", ["imap://a", "imap://b"]) == b"URLFETCH imap://b imap://no-such-url"

@@ -58,6 +58,12 @@ def test_rfc5256_2_1_subject_key_decodes_and_folds():
     ("ABC", "ABC"),
     ("été", "E\u0301TE\u0301"),  # titlecase, then canonical decomposition (RFC 5051 §2)
     ("Straße", "STRAßE"),  # simple titlecase keeps ß one character
+    ("ＦＵＬＬ ｗｉｄｔｈ", "FULL WIDTH"),  # titlecase, then compatibility decomposition (NFKD)
+    ("\u212a", "K"),  # KELVIN SIGN decomposes to K
+    ("ﬁne", "fiNE"),  # decomposition comes after titlecase: Dovecot's "FINE" does not match either
+    ("ǆemal", "Dz\u030cEMAL"),  # titlecase ǅ, then D, z, COMBINING CARON
+    ("σίσυφος ς", "ΣΙ\u0301ΣΥΦΟΣ Σ"),
+    ("привет", "ПРИВЕТ"),
 ])
 def test_rfc5051_unicode_casemap(text, key):
     assert casemap(text) == key
