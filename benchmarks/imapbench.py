@@ -315,3 +315,16 @@ def reset_peak_rss(pid: int) -> bool:
         return True
     except OSError:
         return False
+
+
+def table(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows of cells as aligned text lines: the first column left-aligned,
+    the others right-aligned, a rule under the header row."""
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    out = []
+    for index, row in enumerate(rows):
+        out.append("  ".join(cell.ljust(widths[0]) if column == 0 else cell.rjust(widths[column])
+                             for column, cell in enumerate(row)))
+        if index == 0:
+            out.append("  ".join("-" * width for width in widths))
+    return out

@@ -392,13 +392,8 @@ def render(results: dict[str, TargetResult], count: int, total_bytes: int) -> st
             _mib(mine.peak_rss_kib) if mine else "-",
             _mib(reference.peak_rss_kib) if reference else "-",
         ))
-    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
     out = [f"{count} messages, {total_bytes} bytes; ratio = cpmstore / Dovecot; MiB = peak RSS during the step"]
-    for index, row in enumerate(rows):
-        out.append("  ".join(cell.ljust(widths[0]) if column == 0 else cell.rjust(widths[column])
-                             for column, cell in enumerate(row)))
-        if index == 0:
-            out.append("  ".join("-" * width for width in widths))
+    out += imapbench.table(rows)
     for result in results.values():
         out.append(f"\n[{result.name}] {result.process}")
         if result.error:
