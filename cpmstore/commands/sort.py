@@ -30,15 +30,22 @@ T = TypeVar("T")
 
 
 async def message_values(session, mailbox, pairs: list[tuple[int, int]], compute: Callable[[MessageMeta], T],
-                         headers: bool) -> dict[int, T]:
+                         headers: bool, kind: str | None = None) -> dict[int, T]:
     """UID -> ``compute(meta)`` for the messages of ``pairs`` still there.
-    ``headers``: whether ``compute`` reads the cached header block."""
+    ``headers``: whether ``compute`` reads the cached header block. With
+    ``kind``, values are kept in the folder's shared state (messages never
+    change), so a second SORT or THREAD computes only new messages."""
     reactor = session.context.reactor
     pool = reactor.getThreadPool()
-    values: dict[int, T] = {}
-    for i in range(0, len(pairs), _CHUNK):
-        metas = await mailbox.meta([uid for _seq, uid in pairs[i:i + _CHUNK]], cached=headers)
-        values.update(await deferToThreadPool(reactor, pool, _compute_all, metas, compute))
+    known = mailbox.derived.setdefault(kind, {}) if kind is not None else {}
+    values: dict[int, T] = {uid: known[uid] for _seq, uid in pairs if uid in known}
+    missing = [uid for _seq, uid in pairs if uid not in values]
+    for i in range(0, len(missing), _CHUNK):
+        metas = await mailbox.meta(missing[i:i + _CHUNK], cached=headers)
+        computed = await deferToThreadPool(reactor, pool, _compute_all, metas, compute)
+        values.update(computed)
+        if kind is not None:
+            known.update((uid, value) for uid, value in computed.items() if uid in mailbox)
     return values
 
 
@@ -75,6 +82,10 @@ def sort_values(keys: tuple[str, ...]) -> Callable[[MessageMeta], tuple]:
     return values
 
 
+def _first_of(compute: Callable[[MessageMeta], tuple]) -> Callable[[MessageMeta], object]:
+    return lambda meta: compute(meta)[0]
+
+
 def sort_pairs(pairs: list[tuple[int, int]], values: dict[int, tuple],
                reverse: tuple[bool, ...]) -> list[tuple[int, int]]:
     """``pairs`` (in sequence order, the last tie-break) that have values,
@@ -90,8 +101,11 @@ async def sort(session, cmd: Sort) -> Reply:
     view = session.selected
     pairs, uses_modseq = await matching(session, view, cmd.search, cmd.charset, view.saved)
     keys = tuple(criterion.key for criterion in cmd.criteria)
-    headers = any(key in _HEADER_OF for key in keys)
-    values = await message_values(session, view.mailbox, pairs, sort_values(keys), headers)
+    per_key = [await message_values(session, view.mailbox, pairs, _first_of(sort_values((key,))),
+                                    key in _HEADER_OF, kind="sort:" + key) for key in dict.fromkeys(keys)]
+    columns = dict(zip(dict.fromkeys(keys), per_key))
+    values = {uid: tuple(columns[key][uid] for key in keys)
+              for _seq, uid in pairs if all(uid in columns[key] for key in keys)}
     reactor = session.context.reactor
     ordered = await deferToThreadPool(reactor, reactor.getThreadPool(), sort_pairs, pairs, values,
                                       tuple(criterion.reverse for criterion in cmd.criteria))

@@ -36,7 +36,7 @@ def thread_values(meta: MessageMeta) -> ThreadMessage:
 async def thread(session, cmd: Thread) -> Reply:
     view = session.selected
     pairs, _uses_modseq = await matching(session, view, cmd.search, cmd.charset, view.saved)
-    values = await message_values(session, view.mailbox, pairs, thread_values, headers=True)
+    values = await message_values(session, view.mailbox, pairs, thread_values, headers=True, kind="thread")
     reactor = session.context.reactor
     # Threading 100,000 messages takes about a second: not on the reactor.
     encoded = await deferToThreadPool(reactor, reactor.getThreadPool(), _encoded_threads,

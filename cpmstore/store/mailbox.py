@@ -61,6 +61,9 @@ class Mailbox:
         self.highest_modseq = info.highest_modseq
         self.deleted = False
         self._spelling: dict[str, str] | None = None
+        # Values derived from messages that never change (sort keys, thread
+        # data), by kind then UID: computed once per process, not per command.
+        self.derived: dict[str, dict[int, object]] = {}
 
     @property
     def account(self) -> "Account":
@@ -189,6 +192,10 @@ class Mailbox:
             self.highest_modseq = max(self.highest_modseq, modseq)
 
     def apply_removed(self, uids: Iterable[int], modseq: int) -> None:
+        uids = list(uids)
+        for values in self.derived.values():
+            for uid in uids:
+                values.pop(uid, None)
         positions = sorted({self._position(uid) for uid in uids if uid in self})
         self._state.remove(positions)
         self._unclaimed.difference_update(uids)
