@@ -23,6 +23,7 @@ from typing import Any, Sequence
 __all__ = [
     "Config",
     "ConfigError",
+    "CpmConfig",
     "LimitsConfig",
     "ListenerConfig",
     "ServerConfig",
@@ -33,6 +34,7 @@ __all__ = [
     "default_config",
     "load_config",
     "make_config",
+    "parse_duration",
 ]
 
 TLS_MODES = ("none", "starttls", "implicit")
@@ -55,6 +57,10 @@ class ServerConfig:
     # Where other users' shared folders appear (RFC 2342 "other users"
     # namespace): "Other Users/alice/Chats". Dovecot's usual name is "shared".
     other_users_prefix: str = "Other Users"
+    # Service accounts (the CPM Participating Function, interworking
+    # functions) that may log in for another user with SASL PLAIN's authzid
+    # (RFC 4616 §2). A TOML array; kept as a tuple so the config stays frozen.
+    proxy_users: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +96,40 @@ class LimitsConfig:
     quota_messages: int = 0
 
 
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str, key: str) -> int:
+    """Seconds in ``text``: a whole number and one unit, s, m, h or d ("30d",
+    "12h", "90m", "45s"); "" or "0" (or any zero) is 0. ConfigError naming ``key``."""
+    value = text.strip()
+    if value in ("", "0"):
+        return 0
+    number, unit = value[:-1], value[-1:].lower()
+    if unit not in _DURATION_UNITS or not number.isascii() or not number.isdigit():
+        raise ConfigError(f"{key}: expected a duration like \"30d\", \"12h\", \"90m\" or \"45s\" "
+                          f"(\"\" or \"0\" for never), got {text!r}")
+    return int(number) * _DURATION_UNITS[unit]
+
+
+@dataclass(frozen=True, slots=True)
+class CpmConfig:
+    # How long a message stays \Deleted before the server expunges it itself,
+    # for clients that never EXPUNGE; "" or "0" is never.
+    expunge_deleted_after: str = ""
+
+    @property
+    def expunge_deleted_after_seconds(self) -> int:
+        return parse_duration(self.expunge_deleted_after, "cpm.expunge_deleted_after")
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig
     listeners: tuple[ListenerConfig, ...]
     tls: TLSConfig | None
     limits: LimitsConfig
+    cpm: CpmConfig = CpmConfig()
 
 
 # The embedded default listener: plaintext, but only reachable from this
@@ -124,7 +158,18 @@ def _field_types(cls: type) -> dict[str, type]:
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
+def _string_array(key: str, value: object) -> tuple[str, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{key}: expected array of strings, got {_toml_type_name(value)}")
+    for item in value:
+        if not isinstance(item, str) or not item:
+            raise ConfigError(f"{key}: expected array of non-empty strings, got an element {item!r}")
+    return tuple(value)
+
+
 def _check_value(key: str, expected: type, value: object) -> object:
+    if typing.get_origin(expected) is tuple:
+        return _string_array(key, value)
     # bool is an int subclass in Python but not in TOML: `max_connections =
     # true` is a mistake, not 1.
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
@@ -164,7 +209,7 @@ def _tls(table: object) -> TLSConfig:
     return TLSConfig(**values)
 
 
-_SECTIONS = ("server", "listener", "tls", "limits")
+_SECTIONS = ("server", "listener", "tls", "limits", "cpm")
 
 
 def _from_document(document: dict[str, Any], *, embedded: bool = False) -> Config:
@@ -183,11 +228,12 @@ def _from_document(document: dict[str, Any], *, embedded: bool = False) -> Confi
         listeners = tuple(_listener(t, f"listener[{i}]") for i, t in enumerate(raw_listeners))
     tls = _tls(document["tls"]) if "tls" in document else None
     limits = LimitsConfig(**_section(LimitsConfig, document.get("limits", {}), "limits"))
-    return _build(ServerConfig(**server_values), listeners, tls, limits)
+    cpm = CpmConfig(**_section(CpmConfig, document.get("cpm", {}), "cpm"))
+    return _build(ServerConfig(**server_values), listeners, tls, limits, cpm)
 
 
 def _build(server: ServerConfig, listeners: Sequence[ListenerConfig],
-           tls: TLSConfig | None, limits: LimitsConfig) -> Config:
+           tls: TLSConfig | None, limits: LimitsConfig, cpm: CpmConfig = CpmConfig()) -> Config:
     if not server.data_dir:
         raise ConfigError("server.data_dir: must not be empty")
     prefix = server.other_users_prefix
@@ -195,6 +241,8 @@ def _build(server: ServerConfig, listeners: Sequence[ListenerConfig],
         raise ConfigError(f"server.other_users_prefix: must be a non-empty name without '/', not INBOX, got {prefix!r}")
     if not server.users_file:
         server = dataclasses.replace(server, users_file=os.path.join(server.data_dir, "passwd"))
+    # make_config hands keys over unchecked; a file's array was checked already.
+    server = dataclasses.replace(server, proxy_users=_string_array("server.proxy_users", server.proxy_users))
     for i, listener in enumerate(listeners):
         if listener.tls not in TLS_MODES:
             raise ConfigError(f"listener[{i}].tls: expected one of {', '.join(TLS_MODES)}, got {listener.tls!r}")
@@ -202,7 +250,8 @@ def _build(server: ServerConfig, listeners: Sequence[ListenerConfig],
             raise ConfigError(f"listener[{i}].tls: {listener.tls!r} needs a [tls] section with certificate and private_key")
     if tls is not None and not tls.private_key:
         tls = dataclasses.replace(tls, private_key=tls.certificate)
-    return Config(server, tuple(listeners), tls, limits)
+    parse_duration(cpm.expunge_deleted_after, "cpm.expunge_deleted_after")  # a bad one stops the start
+    return Config(server, tuple(listeners), tls, limits, cpm)
 
 
 def load_config(path: str | os.PathLike[str] | None) -> Config:
@@ -233,6 +282,7 @@ def make_config(data_dir: str | os.PathLike[str], *,
                 listeners: Sequence[ListenerConfig] | None = None,
                 tls: TLSConfig | None = None,
                 limits: LimitsConfig | None = None,
+                cpm: CpmConfig | None = None,
                 **server: Any) -> Config:
     """Build a Config in code (tests, tools), with the same checks as a file.
 
@@ -243,4 +293,4 @@ def make_config(data_dir: str | os.PathLike[str], *,
     if listeners is None:
         listeners = (ListenerConfig("tcp:0:interface=127.0.0.1", "none", allow_plaintext_auth=True),)
     return _build(ServerConfig(data_dir=os.fspath(data_dir), **server), listeners, tls,
-                  limits if limits is not None else LimitsConfig())
+                  limits if limits is not None else LimitsConfig(), cpm if cpm is not None else CpmConfig())

@@ -196,6 +196,12 @@ def make_service(config: Config, reactor: Any = None) -> CPMStoreService:
     context = ServerContext(config, MaildirStore(config.server.data_dir, reactor),
                             build_portal(config.server.users_file, reactor), tls_options, reactor)
     top = CPMStoreService(context)
+    retention_period = config.cpm.expunge_deleted_after_seconds
+    if retention_period:
+        from .store.retention import RetentionService
+
+        # [cpm] expunge_deleted_after: stopped with the tree, before the store closes.
+        RetentionService(context.store, retention_period, clock=reactor).setServiceParent(top)
     for i, listener in enumerate(config.listeners):
         factory = IMAPFactory(context, listener)
         if listener.tls == "implicit":

@@ -8,6 +8,7 @@ import pytest
 
 from cpmstore.config import (
     ConfigError,
+    CpmConfig,
     LimitsConfig,
     ListenerConfig,
     TLSConfig,
@@ -31,6 +32,7 @@ def test_example_cpmstore_toml_sets_every_key() -> None:
     assert config.server.users_file == "/etc/cpmstore/users"
     assert config.server.hostname == "imap.example.com"
     assert config.server.create_demo_user is False
+    assert config.server.proxy_users == ()
     assert config.listeners == (
         ListenerConfig("tcp:143:interface=0.0.0.0", "starttls", allow_plaintext_auth=False),
         ListenerConfig("tcp:993:interface=0.0.0.0", "implicit", allow_plaintext_auth=False),
@@ -98,9 +100,20 @@ def test_private_key_defaults_to_certificate_file(tmp_path: Path) -> None:
     ("[limits]\nidle_timeout = -1\n", "limits.idle_timeout: must not be negative"),
     ("[server]\ndata_dir = 5\n", "server.data_dir: expected string, got integer"),
     ("[server]\ncreate_demo_user = \"yes\"\n", "server.create_demo_user: expected boolean, got string"),
+    ("[server]\nproxy_users = \"cpm-pf\"\n", "server.proxy_users: expected array of strings, got string"),
+    ("[server]\nproxy_users = [\"cpm-pf\", 1]\n", "server.proxy_users: expected array of non-empty strings, got an element 1"),
+    ("[server]\nproxy_users = [\"\"]\n", "server.proxy_users: expected array of non-empty strings, got an element ''"),
     ("[[listener]]\nallow_plaintext_auth = 1\n", "listener[0].allow_plaintext_auth: expected boolean, got integer"),
     ("[listener]\nendpoint = \"tcp:1\"\n", "listener: expected array of tables"),
     ("server = 1\n", "server: expected table, got integer"),
+    ('[cpm]\nexpunge_deleted_after = "30"\n', "cpm.expunge_deleted_after: expected a duration like"),
+    ('[cpm]\nexpunge_deleted_after = "30 days"\n', "cpm.expunge_deleted_after: expected a duration like"),
+    ('[cpm]\nexpunge_deleted_after = "1w"\n', "cpm.expunge_deleted_after: expected a duration like"),
+    ('[cpm]\nexpunge_deleted_after = "-5s"\n', "cpm.expunge_deleted_after: expected a duration like"),
+    ('[cpm]\nexpunge_deleted_after = "1.5h"\n', "cpm.expunge_deleted_after: expected a duration like"),
+    ('[cpm]\nexpunge_deleted_after = 30\n', "cpm.expunge_deleted_after: expected string, got integer"),
+    ('[cpm]\nexpunge_after = "30d"\n', "cpm.expunge_after: unknown key"),
+    ('cpm = "30d"\n', "cpm: expected table, got string"),
 ])
 def test_wrong_type_names_the_key(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match="^" + message.replace("[", r"\[").replace("]", r"\]")):
@@ -154,6 +167,40 @@ def test_make_config_for_tests(tmp_path: Path) -> None:
     assert config.limits.login_failure_delay == 0
 
 
+def test_proxy_users_array_becomes_a_tuple(tmp_path: Path) -> None:
+    assert _load(tmp_path, '[server]\nproxy_users = ["cpm-pf", "iwf"]\n').server.proxy_users == ("cpm-pf", "iwf")
+    assert make_config(tmp_path, proxy_users=["cpm-pf"]).server.proxy_users == ("cpm-pf",)
+    assert load_config(None).server.proxy_users == ()
+    with pytest.raises(ConfigError, match="^server.proxy_users: expected array of strings, got string"):
+        make_config(tmp_path, proxy_users="cpm-pf")
+
+
 def test_make_config_checks_like_a_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^listener\[0\].tls"):
         make_config(tmp_path, listeners=[ListenerConfig("tcp:0", "implicit")])
+
+
+def test_example_cpmstore_toml_documents_cpm_section() -> None:
+    text = (CONF / "cpmstore.toml").read_text()
+    assert "\n[cpm]\n" in text and "\nexpunge_deleted_after = " in text
+    assert load_config(CONF / "cpmstore.toml").cpm.expunge_deleted_after_seconds == 30 * 86400
+
+
+@pytest.mark.parametrize("value, seconds", [
+    ("", 0), ("0", 0), ("0s", 0), ("45s", 45), ("90m", 5400), ("12h", 43200), ("30d", 2592000), (" 1D ", 86400),
+])
+def test_cpm_expunge_deleted_after_durations(tmp_path: Path, value: str, seconds: int) -> None:
+    config = _load(tmp_path, f'[cpm]\nexpunge_deleted_after = "{value}"\n')
+    assert config.cpm.expunge_deleted_after_seconds == seconds
+
+
+def test_cpm_expunge_deleted_after_defaults_to_never(tmp_path: Path) -> None:
+    assert _load(tmp_path, "").cpm.expunge_deleted_after_seconds == 0
+    assert default_config().cpm.expunge_deleted_after == ""
+    assert make_config(tmp_path).cpm.expunge_deleted_after_seconds == 0
+
+
+def test_make_config_checks_cpm_like_a_file(tmp_path: Path) -> None:
+    assert make_config(tmp_path, cpm=CpmConfig("12h")).cpm.expunge_deleted_after_seconds == 43200
+    with pytest.raises(ConfigError, match="^cpm.expunge_deleted_after: expected a duration"):
+        make_config(tmp_path, cpm=CpmConfig("soon"))

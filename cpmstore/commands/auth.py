@@ -1,15 +1,29 @@
 """Authentication: STARTTLS, LOGIN, AUTHENTICATE PLAIN (RFC 3501 §6.2, RFC 4959
 SASL-IR, RFC 4616 PLAIN). Plaintext credentials are accepted only over TLS or
-on a listener configured to allow them (DESIGN §6); failures are delayed."""
+on a listener configured to allow them (DESIGN §6); failures are delayed.
+
+Acting for another user (issue 8): the CPM Participating Function and
+interworking functions deposit messages and apply reports in a user's store
+on the user's behalf. They send AUTHENTICATE PLAIN (RFC 3501 §6.2.2) with the
+user as authorization identity and their own account as authentication
+identity (RFC 4616 §2). The authcid's password is checked; if the authcid is
+one of ``[server] proxy_users``, the session is then the authzid user's (their
+store, their rights, their connection count), and one log line names both.
+Any other authcid gets ``NO [AUTHORIZATIONFAILED]`` (RFC 5530 §3). A proxy
+asking for a user not in the users file gets the very answer a wrong password
+gets, so the account cannot be used to probe for names. An empty authzid, or
+one equal to the authcid, is an ordinary login.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 
-from twisted.cred.credentials import UsernamePassword
+from twisted.cred.credentials import IUsernamePassword, UsernamePassword
 from twisted.cred.error import UnauthorizedLogin
 from twisted.internet.task import deferLater
+from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 
 from ..auth.realm import IUser
@@ -59,10 +73,7 @@ async def authenticate(session, cmd: Authenticate) -> Reply:
         authzid, authcid, password = decode_plain(data)
     except (binascii.Error, ValueError):
         raise BadCommand("Invalid base64 or PLAIN message.")
-    if authzid and authzid != authcid:
-        await _delay(session)
-        raise IMAPError("Authorization as another user is not permitted.", b"AUTHORIZATIONFAILED")
-    return await _authenticate(session, authcid, password)
+    return await _authenticate(session, authcid, password, authzid if authzid != authcid else "")
 
 
 async def _delay(session) -> None:
@@ -71,7 +82,22 @@ async def _delay(session) -> None:
         await deferLater(session.context.reactor, delay, lambda: None)
 
 
-async def _authenticate(session, user: bytes | str, password: bytes | str) -> Reply:
+async def _authentication_failed(session) -> IMAPError:
+    await _delay(session)
+    return IMAPError("Authentication failed.", b"AUTHENTICATIONFAILED")
+
+
+async def _user_exists(ctx, name: str) -> bool:
+    # The checker owns the users file and re-reads it when it changes; reading
+    # it may touch the disk, so off the reactor thread as the checker does.
+    checker = ctx.portal.checkers[IUsernamePassword]
+    entries = await deferToThreadPool(ctx.reactor, ctx.reactor.getThreadPool(), checker.entries)
+    return name in entries
+
+
+async def _authenticate(session, user: bytes | str, password: bytes | str, authzid: str = "") -> Reply:
+    """Check ``user``'s password, then log the session in as ``authzid``
+    when given (a proxy login, see the module docstring), else as ``user``."""
     if isinstance(user, str):
         user = user.encode("utf-8")
     if isinstance(password, str):
@@ -81,10 +107,21 @@ async def _authenticate(session, user: bytes | str, password: bytes | str) -> Re
             UsernamePassword(user, password), None, IUser)
     except UnauthorizedLogin:
         log.info("login failed for {user!r}", user=user)
-        await _delay(session)
-        raise IMAPError("Authentication failed.", b"AUTHENTICATIONFAILED")
+        raise await _authentication_failed(session)
     name = avatar.name
     ctx = session.context
+    proxy = ""
+    if authzid:
+        if name not in ctx.config.server.proxy_users:
+            logout()
+            log.warn("{proxy} may not act as {user}: not in server.proxy_users", proxy=name, user=authzid)
+            await _delay(session)
+            raise IMAPError("Authorization as another user is not permitted.", b"AUTHORIZATIONFAILED")
+        if not await _user_exists(ctx, authzid):
+            logout()
+            log.info("login failed for {user!r} by proxy {proxy}: no such user", user=authzid, proxy=name)
+            raise await _authentication_failed(session)
+        proxy, name = name, authzid
     limit = ctx.config.limits.max_connections_per_user
     if ctx.connections_by_user.get(name, 0) >= limit:
         logout()
@@ -99,6 +136,9 @@ async def _authenticate(session, user: bytes | str, password: bytes | str) -> Re
 
     account = await ctx.store.account(name)
     session.authenticated(name, account, release)
-    log.info("login {user}", user=name)
+    if proxy:
+        log.info("login {user} by proxy {proxy}", user=name, proxy=proxy)
+    else:
+        log.info("login {user}", user=name)
     code = b"CAPABILITY " + b" ".join(session.capabilities())
     return Reply.ok("Logged in", code)

@@ -16,7 +16,7 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Iterator, Sequence
 from urllib.request import pathname2url
 
@@ -32,6 +32,17 @@ _MAILBOX_COLUMNS = (
     "m.id, m.name, m.uid_validity, m.uid_next, m.highest_modseq, "
     "EXISTS (SELECT 1 FROM subscriptions s WHERE s.name = m.name), m.special_use"
 )
+
+
+def _has_deleted(flags_sql: str) -> str:
+    """SQL: the flags text ``flags_sql`` holds \\Deleted."""
+    return f"instr(' ' || {flags_sql} || ' ', ' \\Deleted ') > 0"
+
+
+def deleted_stamp(when: datetime | None = None) -> str:
+    """A ``deleted_at`` value: UTC with microseconds always written, so that
+    comparing the texts compares the times (schema ``_V5``)."""
+    return (when or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,10 +251,11 @@ class Index:
     def insert_messages(self, mailbox_id: int, rows: list[NewRow]) -> None:
         columns = ", ".join(CPM_FIELDS.values())
         marks = ", ".join("?" * len(CPM_FIELDS))
+        stamp = deleted_stamp()  # added already \Deleted: the retention clock starts now
         self.connection.executemany(
             "INSERT INTO messages (mailbox_id, uid, modseq, flags, size, filename, internaldate, sent_date, "
-            f"{_CACHE_COLUMNS}, {columns}, savedate, preview) "
-            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {marks}, ?, ?)",
+            f"{_CACHE_COLUMNS}, {columns}, savedate, preview, deleted_at) "
+            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {marks}, ?, ?, ?)",
             [
                 (
                     mailbox_id, r.uid, r.modseq, r.flags, r.size, r.filename, r.internaldate.isoformat(),
@@ -251,6 +263,7 @@ class Index:
                     r.cache.envelope, r.cache.body, r.cache.bodystructure, r.cache.header,
                     *(r.cache.fields.get(name) for name in CPM_FIELDS),
                     r.savedate.isoformat() if r.savedate else None, r.cache.preview,
+                    stamp if "\\Deleted" in r.flags.split() else None,
                 )
                 for r in rows
             ],
@@ -264,10 +277,14 @@ class Index:
         kept = ", ".join(("flags", "size", "internaldate", "sent_date", _CACHE_COLUMNS, *CPM_FIELDS.values(),
                           "preview"))
         saved = savedate.isoformat() if savedate else None
+        # A copy that arrives \Deleted starts its own retention clock in the target.
+        stamp = deleted_stamp()
         self.connection.executemany(
-            f"INSERT INTO messages (mailbox_id, uid, filename, modseq, savedate, {kept}) "
-            f"SELECT ?, ?, ?, ?, ?, {kept} FROM messages WHERE mailbox_id = ? AND uid = ?",
-            [(target_id, dst, filename, modseq, saved, source_id, src) for src, dst, filename, modseq in copies],
+            f"INSERT INTO messages (mailbox_id, uid, filename, modseq, savedate, deleted_at, {kept}) "
+            f"SELECT ?, ?, ?, ?, ?, CASE WHEN {_has_deleted('flags')} THEN ? END, {kept} "
+            "FROM messages WHERE mailbox_id = ? AND uid = ?",
+            [(target_id, dst, filename, modseq, saved, stamp, source_id, src)
+             for src, dst, filename, modseq in copies],
         )
         # Annotations belong to the message and travel with it (RFC 5257 §4.5).
         self.connection.executemany(
@@ -299,10 +316,31 @@ class Index:
         )
 
     def set_flags(self, mailbox_id: int, changes: list[tuple[int, str, int]]) -> None:
+        """(uid, flags text, modseq) each. ``deleted_at`` follows \\Deleted in the
+        same statement: set when it is added, kept while it stays, cleared
+        when it goes (``flags`` on the right is the row's value before)."""
+        stamp = deleted_stamp()
         self.connection.executemany(
-            "UPDATE messages SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?",
-            [(flags, modseq, mailbox_id, uid) for uid, flags, modseq in changes],
+            "UPDATE messages SET flags = ?1, modseq = ?2, deleted_at = CASE "
+            f"WHEN NOT ({_has_deleted('?1')}) THEN NULL "
+            f"WHEN {_has_deleted('flags')} THEN coalesce(deleted_at, ?5) ELSE ?5 END "
+            "WHERE mailbox_id = ?3 AND uid = ?4",
+            [(flags, modseq, mailbox_id, uid, stamp) for uid, flags, modseq in changes],
         )
+
+    def deleted_before(self, stamp: str, limit: int | None = None) -> list[tuple[str, list[int]]]:
+        """(folder name, UIDs) of the messages \\Deleted at or before ``stamp``
+        (a ``deleted_stamp``), by folder name and UID; at most ``limit`` messages."""
+        rows = self.connection.execute(
+            "SELECT b.name, m.uid FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id "
+            f"WHERE m.deleted_at IS NOT NULL AND m.deleted_at <= ? AND {_has_deleted('m.flags')} "
+            "ORDER BY b.name, m.uid LIMIT ?",
+            (stamp, -1 if limit is None else limit),
+        )
+        found: dict[str, list[int]] = {}
+        for name, uid in rows:
+            found.setdefault(name, []).append(uid)
+        return list(found.items())
 
     def usage(self) -> tuple[int, int]:
         """(messages, bytes) in every folder: what the quota counts."""

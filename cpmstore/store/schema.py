@@ -129,7 +129,18 @@ ALTER TABLE messages ADD COLUMN savedate TEXT;
 ALTER TABLE messages ADD COLUMN preview TEXT;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+# Retention of \Deleted messages ([cpm] expunge_deleted_after): when \Deleted
+# was set on the message in this folder (UTC, ISO 8601 with microseconds, so
+# text order is time order), NULL while it is not set. Messages already
+# \Deleted when this migration runs count as deleted at the migration time.
+_V5 = """
+ALTER TABLE messages ADD COLUMN deleted_at TEXT;
+UPDATE messages SET deleted_at = strftime('%Y-%m-%dT%H:%M:%S.000000+00:00', 'now')
+    WHERE instr(' ' || flags || ' ', ' \\Deleted ') > 0;
+CREATE INDEX messages_deleted_at ON messages (deleted_at) WHERE deleted_at IS NOT NULL;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 
 
 def connect(path: str) -> sqlite3.Connection:

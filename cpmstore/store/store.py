@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from twisted.internet.defer import DeferredLock
 from zope.interface import implementer
@@ -72,6 +72,28 @@ class MaildirStore:
         if not await self.workers.run(os.path.exists, path):
             return None
         return await self.account(username)
+
+    def loaded_account(self, username: str) -> Account | None:
+        """The user's store if this process has it open already, else None."""
+        return self._accounts.get(username)
+
+    async def usernames(self) -> list[str]:
+        """Every user with a store on disk, open in this process or not, sorted."""
+        return await self.workers.run(self._usernames_sync)
+
+    def _usernames_sync(self) -> list[str]:
+        try:
+            entries = os.listdir(os.path.join(self.data_dir, "users"))
+        except FileNotFoundError:
+            return []
+        names = []
+        for entry in entries:
+            name = unquote(entry)
+            # Only directories this store named (a stray file or a name
+            # spelled another way is not a user).
+            if name and user_dir_name(name) == entry and os.path.exists(os.path.join(self.data_dir, "users", entry, INDEX_FILE)):
+                names.append(name)
+        return sorted(names)
 
     def sharing_with(self, username: str) -> list[str]:
         """Users whose ACLs may let ``username`` see some of their folders."""
