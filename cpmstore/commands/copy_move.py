@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..errors import IMAPError, NoSuchMailbox
 from ..imap import response as wire
 from ..imap.commands import Copy
+from ..cpm.kinds import KIND_ENTRY
 from ..server import access
 from ..store.interfaces import CopyResult
 from .append import permitted_flags
@@ -56,7 +57,8 @@ async def _copy_through(session, view, uids: list[int], target: access.Folder, m
     for meta in metas:
         # Annotations go along (RFC 5257 §4.5): the shared ones only where the user may set them.
         rows = [("" if kind == "shared" else session.user, entry, value)
-                for entry, kind, value in notes.get(meta.uid, []) if kind == "priv" or "w" in target.rights]
+                for entry, kind, value in notes.get(meta.uid, [])
+                if entry != KIND_ENTRY and (kind == "priv" or "w" in target.rights)]
         messages.append((await mailbox.read(meta.uid), permitted_flags(meta.flags, target.rights),
                          meta.internaldate, rows))
     if not messages:

@@ -4,6 +4,7 @@ and [MODIFIED] (RFC 7162 §3.1.3)."""
 
 from __future__ import annotations
 
+from ..cpm.kinds import KIND_ENTRY
 from ..errors import Forbidden, IMAPError
 from ..imap import response as wire
 from ..imap.commands import Store
@@ -18,6 +19,8 @@ def annotation_rows(session, annotations, rights: frozenset[str]) -> list[tuple[
     limit = session.context.config.limits.max_metadata_value_bytes
     rows = []
     for entry, attribs in annotations:
+        if entry == KIND_ENTRY:
+            raise Forbidden(f"{KIND_ENTRY} is set by the server (the object kind) and can't be changed.")
         for attrib, value in attribs:
             shared = attrib == "value.shared"
             if shared and "w" not in rights:

@@ -24,6 +24,9 @@ SMS = "sms"
 MMS = "mms"
 EMAIL = "email"
 KINDS = (CHAT, FILE_TRANSFER, IMDN, SESSION_INFO, GROUP_STATE, SMS, MMS, EMAIL)
+# Where a client reads the kind: a read-only, server-set message annotation
+# (RFC 5257 §3.2 vendor entry), ``FETCH n (ANNOTATION (/vendor/cpm/kind value.shared))``.
+KIND_ENTRY = "/vendor/cpm/kind"
 
 _BY_CONTENT_TYPE = {
     "application/x-cpm-session": SESSION_INFO,

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
 from cpmstore.cpm.fields import fields_of
+from cpmstore.cpm.kinds import classify
 from cpmstore.imap.response import encode_value
 from cpmstore.mime.bodystructure import body_value
 from cpmstore.mime.envelope import envelope_value
@@ -46,6 +47,7 @@ class Analysis:
     sent_date: datetime | None
     fields: dict[str, str]
     preview: str = ""  # RFC 8970 PREVIEW text (cpmstore.mime.preview)
+    kind: str = "email"  # the CPM object kind (cpmstore.cpm.kinds)
 
 
 _DEFAULT_BODY = b'("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" %d %d)'
@@ -73,6 +75,7 @@ def _analysis(message: bytes, root: Entity) -> Analysis:
         sent_date=parse_date(date) if date is not None else None,
         fields=fields_of(message, root.fields),
         preview=preview_text(message, root),
+        kind=classify(message),
     )
 
 

@@ -22,6 +22,7 @@ from datetime import datetime
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from ..cpm.kinds import KIND_ENTRY
 from ..auth.acl import ALL_RIGHTS, apply_deleteacl, apply_setacl, rights_of
 from ..auth.urlauth import new_key as new_urlauth_key
 from ..errors import IMAPError, InvalidMailboxName, MailboxExists, NoSuchMailbox
@@ -689,11 +690,17 @@ class Account:
     # -- message annotations (RFC 5257) ---------------------------------------------------
     async def annotations(self, mailbox: Mailbox, uids: list[int], user: str) -> dict[int, list[tuple[str, str, bytes]]]:
         """uid -> (entry, "shared" or "priv", value) of the /shared values and ``user``'s private ones."""
-        rows = await self.queue.run(self.index.annotations, mailbox.id, uids, ("", user))
+        rows, kinds = await self.queue.run(self._annotations_sync, mailbox.id, uids, user)
         result: dict[int, list[tuple[str, str, bytes]]] = {}
         for uid, owner, entry, value in rows:
             result.setdefault(uid, []).append((entry, "shared" if owner == "" else "priv", value))
+        for uid, kind in kinds.items():
+            # The object kind classified at APPEND, as a read-only shared annotation.
+            result.setdefault(uid, []).append((KIND_ENTRY, "shared", kind.encode()))
         return result
+
+    def _annotations_sync(self, mailbox_id: int, uids: list[int], user: str):
+        return self.index.annotations(mailbox_id, uids, ("", user)), self.index.kinds(mailbox_id, uids)
 
     async def store_annotations(self, mailbox: Mailbox, uids: list[int], rows: list[tuple[str, str, bytes | None]],
                                 origin: object = None, unchanged_since: int | None = None,

@@ -254,8 +254,8 @@ class Index:
         stamp = deleted_stamp()  # added already \Deleted: the retention clock starts now
         self.connection.executemany(
             "INSERT INTO messages (mailbox_id, uid, modseq, flags, size, filename, internaldate, sent_date, "
-            f"{_CACHE_COLUMNS}, {columns}, savedate, preview, deleted_at) "
-            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {marks}, ?, ?, ?)",
+            f"{_CACHE_COLUMNS}, {columns}, savedate, preview, deleted_at, kind) "
+            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {marks}, ?, ?, ?, ?)",
             [
                 (
                     mailbox_id, r.uid, r.modseq, r.flags, r.size, r.filename, r.internaldate.isoformat(),
@@ -263,7 +263,7 @@ class Index:
                     r.cache.envelope, r.cache.body, r.cache.bodystructure, r.cache.header,
                     *(r.cache.fields.get(name) for name in CPM_FIELDS),
                     r.savedate.isoformat() if r.savedate else None, r.cache.preview,
-                    stamp if "\\Deleted" in r.flags.split() else None,
+                    stamp if "\\Deleted" in r.flags.split() else None, r.cache.kind,
                 )
                 for r in rows
             ],
@@ -275,7 +275,7 @@ class Index:
         (source uid, target uid, target filename, modseq) each; the copies
         get their own ``savedate`` (RFC 8514 §3: the save into the target)."""
         kept = ", ".join(("flags", "size", "internaldate", "sent_date", _CACHE_COLUMNS, *CPM_FIELDS.values(),
-                          "preview"))
+                          "preview", "kind"))
         saved = savedate.isoformat() if savedate else None
         # A copy that arrives \Deleted starts its own retention clock in the target.
         stamp = deleted_stamp()
@@ -403,6 +403,16 @@ class Index:
             )
             result.extend(row for row in rows if row[0] in chunk)
         return result
+
+    def kinds(self, mailbox_id: int, uids: list[int]) -> dict[int, str]:
+        """UID -> CPM object kind, for the rows that have one."""
+        found: dict[int, str] = {}
+        for chunk, where, args in _uid_chunks(uids):
+            rows = self.connection.execute(
+                f"SELECT uid, kind FROM messages WHERE mailbox_id = ? AND {where} AND kind IS NOT NULL",
+                (mailbox_id, *args))
+            found.update((uid, kind) for uid, kind in rows if uid in chunk)
+        return found
 
     def previews(self, mailbox_id: int, uids: list[int]) -> dict[int, str | None]:
         """uid -> stored PREVIEW text (None: not computed yet) of those of ``uids`` present."""

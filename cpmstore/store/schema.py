@@ -140,7 +140,13 @@ UPDATE messages SET deleted_at = strftime('%Y-%m-%dT%H:%M:%S.000000+00:00', 'now
 CREATE INDEX messages_deleted_at ON messages (deleted_at) WHERE deleted_at IS NOT NULL;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+# The CPM object kind (cpm/kinds.py), classified once at APPEND; NULL for rows
+# stored before this column existed.
+_V6 = """
+ALTER TABLE messages ADD COLUMN kind TEXT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 
 
 def connect(path: str) -> sqlite3.Connection:

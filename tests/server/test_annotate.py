@@ -42,7 +42,7 @@ async def test_rfc5257_4_store_fetch_and_append_annotations(server):
             C: a5 STORE 2 ANNOTATION (/altsubject (value.shared "Dinner?") /comment (value.priv "todo"))
             S: a5 OK Store completed.
             C: a6 FETCH 2 (ANNOTATION (/* value) UID)
-            S: * 2 FETCH (ANNOTATION (/altsubject (value.priv NIL value.shared "Dinner?") /comment (value.priv "todo" value.shared NIL)) UID 2)
+            S: * 2 FETCH (ANNOTATION (/altsubject (value.priv NIL value.shared "Dinner?") /comment (value.priv "todo" value.shared NIL) /vendor/cpm/kind (value.priv NIL value.shared "email")) UID 2)
             S: a6 OK Fetch completed.
             C: a7 FETCH 2 (ANNOTATION (/comment size))
             S: * 2 FETCH (ANNOTATION (/comment (size.priv "4" size.shared "0")))
@@ -199,9 +199,37 @@ async def test_rfc5257_limits_toobig_and_toomany(start):
             C: a4 STORE 1 ANNOTATION (/a (value.priv "1") /b (value.priv "2") /c (value.priv "3"))
             S: a4 NO [ANNOTATE TOOMANY] ...
             C: a5 FETCH 1 (ANNOTATION (/* value.priv))
-            S: * 1 FETCH (ANNOTATION ())
+            S: * 1 FETCH (ANNOTATION (/vendor/cpm/kind (value.priv NIL)))
             S: a5 OK Fetch completed.
             C: a6 STORE 1 ANNOTATION (/a (value.priv "12345678") /b (value.shared "2"))
             S: a6 OK Store completed.
         """)
+    await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_cpm_object_kind_is_a_read_only_annotation(server):
+    """The kind classified once at APPEND (cpm/kinds.py, shared/cpm-formats.md
+    §3.1) reads as the shared value of /vendor/cpm/kind; nobody can set it."""
+    from cpm_samples import CHAT, SESSION_HISTORY
+
+    def scenario():
+        conn = run(server.port, LOGIN + """
+            C: a1 CREATE Chats
+            S: a1 OK Create completed.
+        """)
+        for n, data in enumerate((CHAT, SESSION_HISTORY, b"Subject: mail\r\n\r\nplain\r\n"), 1):
+            reply = conn.command(b"p%d" % n, b"APPEND Chats {%d+}\r\n" % len(data) + data)
+            assert reply[-1].startswith(b"p%d OK" % n), reply
+        run(server.port, SELECT_CHATS + """
+            C: a2 FETCH 1:3 (ANNOTATION (/vendor/cpm/kind value.shared))
+            S: * 1 FETCH (ANNOTATION (/vendor/cpm/kind (value.shared "chat")))
+            S: * 2 FETCH (ANNOTATION (/vendor/cpm/kind (value.shared "session-info")))
+            S: * 3 FETCH (ANNOTATION (/vendor/cpm/kind (value.shared "email")))
+            S: a2 OK Fetch completed.
+            C: a3 STORE 1 ANNOTATION (/vendor/cpm/kind (value.shared "sms"))
+            S: a3 NO [NOPERM] ...
+            C: a4 COPY 1 INBOX
+            S: a4 OK [COPYUID ... 1 1] Copy completed.
+        """, conn)
     await in_thread(scenario)
