@@ -20,6 +20,9 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from .errors import InvalidMailboxName
+from .store.names import INBOX, normalize_name
+
 __all__ = [
     "Config",
     "ConfigError",
@@ -117,6 +120,11 @@ class CpmConfig:
     # How long a message stays \Deleted before the server expunges it itself,
     # for clients that never EXPUNGE; "" or "0" is never.
     expunge_deleted_after: str = ""
+    # Folders every user has, created at each login when missing (INBOX
+    # always exists): "Default", where the network deposits conversation
+    # objects, and "RCSMessageStore", the root of what the user keeps
+    # (shared/cpm-formats.md §2.1). A TOML array; a tuple so the config stays frozen.
+    system_folders: tuple[str, ...] = ("Default", "RCSMessageStore")
 
     @property
     def expunge_deleted_after_seconds(self) -> int:
@@ -165,6 +173,20 @@ def _string_array(key: str, value: object) -> tuple[str, ...]:
         if not isinstance(item, str) or not item:
             raise ConfigError(f"{key}: expected array of non-empty strings, got an element {item!r}")
     return tuple(value)
+
+
+def _folder_names(key: str, value: object) -> tuple[str, ...]:
+    """Folder names a start may rely on: each valid (RFC 3501 §5.1, the
+    store's rules), stored spelling, INBOX (always there) and repeats dropped."""
+    names: list[str] = []
+    for name in _string_array(key, value):
+        try:
+            stored = normalize_name(name)
+        except InvalidMailboxName as e:
+            raise ConfigError(f"{key}: {name!r} is not a folder name: {e}") from None
+        if stored != INBOX and stored not in names:
+            names.append(stored)
+    return tuple(names)
 
 
 def _check_value(key: str, expected: type, value: object) -> object:
@@ -251,6 +273,7 @@ def _build(server: ServerConfig, listeners: Sequence[ListenerConfig],
     if tls is not None and not tls.private_key:
         tls = dataclasses.replace(tls, private_key=tls.certificate)
     parse_duration(cpm.expunge_deleted_after, "cpm.expunge_deleted_after")  # a bad one stops the start
+    cpm = dataclasses.replace(cpm, system_folders=_folder_names("cpm.system_folders", cpm.system_folders))
     return Config(server, tuple(listeners), tls, limits, cpm)
 
 

@@ -42,7 +42,7 @@ NOTIFY_EVENTS = ("SET STATUS (selected (MessageNew (UID FLAGS) MessageExpunge Fl
 LITERAL = re.compile(rb"\{(\d+)\+?\}$")
 # What each command answers itself; anything else is a change pushed by the server.
 OWN_RESPONSES = {"SELECT": {b"FLAGS", b"OK", b"EXISTS", b"RECENT", b"VANISHED", b"FETCH"},
-                 "UID": {b"FETCH", b"VANISHED"}, "LIST": {b"LIST", b"STATUS"}}
+                 "UID": {b"FETCH", b"VANISHED"}, "LIST": {b"LIST", b"STATUS"}, "STATUS": {b"STATUS"}}
 
 
 def text(value: object) -> str:

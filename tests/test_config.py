@@ -48,7 +48,7 @@ def test_example_cpmstore_toml_documents_every_key() -> None:
     text = (CONF / "cpmstore.toml").read_text()
     config = default_config()
     keys = [*type(config.server).__slots__, *ListenerConfig.__slots__,
-            *TLSConfig.__slots__, *LimitsConfig.__slots__]
+            *TLSConfig.__slots__, *LimitsConfig.__slots__, *CpmConfig.__slots__]
     assert [key for key in keys if f"\n{key} = " not in text] == []
 
 
@@ -114,6 +114,10 @@ def test_private_key_defaults_to_certificate_file(tmp_path: Path) -> None:
     ('[cpm]\nexpunge_deleted_after = 30\n', "cpm.expunge_deleted_after: expected string, got integer"),
     ('[cpm]\nexpunge_after = "30d"\n', "cpm.expunge_after: unknown key"),
     ('cpm = "30d"\n', "cpm: expected table, got string"),
+    ('[cpm]\nsystem_folders = "Default"\n', "cpm.system_folders: expected array of strings, got string"),
+    ('[cpm]\nsystem_folders = ["Default", ""]\n', "cpm.system_folders: expected array of non-empty strings"),
+    ('[cpm]\nsystem_folders = ["Default//x"]\n', "cpm.system_folders: 'Default//x' is not a folder name"),
+    ('[cpm]\nsystem_folders = ["Default/%"]\n', "cpm.system_folders: 'Default/%' is not a folder name"),
 ])
 def test_wrong_type_names_the_key(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match="^" + message.replace("[", r"\[").replace("]", r"\]")):
@@ -204,3 +208,15 @@ def test_make_config_checks_cpm_like_a_file(tmp_path: Path) -> None:
     assert make_config(tmp_path, cpm=CpmConfig("12h")).cpm.expunge_deleted_after_seconds == 43200
     with pytest.raises(ConfigError, match="^cpm.expunge_deleted_after: expected a duration"):
         make_config(tmp_path, cpm=CpmConfig("soon"))
+
+
+def test_cpm_system_folders_default_and_stored_spelling(tmp_path: Path) -> None:
+    assert default_config().cpm.system_folders == ("Default", "RCSMessageStore")
+    assert load_config(CONF / "cpmstore.toml").cpm.system_folders == ("Default", "RCSMessageStore")
+    assert _load(tmp_path, "[cpm]\nsystem_folders = []\n").cpm.system_folders == ()
+    # INBOX always exists; repeats would create nothing: both dropped.
+    config = _load(tmp_path, '[cpm]\nsystem_folders = ["inbox", "cpmdefault", "Default/tel:+1", "cpmdefault"]\n')
+    assert config.cpm.system_folders == ("cpmdefault", "Default/tel:+1")
+    assert make_config(tmp_path, cpm=CpmConfig(system_folders=["A"])).cpm.system_folders == ("A",)
+    with pytest.raises(ConfigError, match="^cpm.system_folders: 'a//b' is not a folder name"):
+        make_config(tmp_path, cpm=CpmConfig(system_folders=("a//b",)))

@@ -13,6 +13,9 @@ Any other authcid gets ``NO [AUTHORIZATIONFAILED]`` (RFC 5530 §3). A proxy
 asking for a user not in the users file gets the very answer a wrong password
 gets, so the account cannot be used to probe for names. An empty authzid, or
 one equal to the authcid, is an ordinary login.
+
+Every login, the user's own or a proxy's, first creates the ``[cpm]
+system_folders`` the user lacks (``cpm.folders``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from twisted.logger import Logger
 
 from ..auth.realm import IUser
 from ..auth.sasl import decode_plain
+from ..cpm.folders import ensure_system_folders
 from ..errors import BadCommand, IMAPError
 from ..imap import response as wire
 from ..imap.commands import Authenticate, Login, StartTLS
@@ -135,6 +139,13 @@ async def _authenticate(session, user: bytes | str, password: bytes | str, authz
         logout()
 
     account = await ctx.store.account(name)
+    try:
+        created = await ensure_system_folders(account, ctx.config.cpm.system_folders)
+    except BaseException:
+        release()
+        raise
+    if created:
+        log.info("created system folders {folders} for {user}", folders=", ".join(created), user=name)
     session.authenticated(name, account, release)
     if proxy:
         log.info("login {user} by proxy {proxy}", user=name, proxy=proxy)

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import pytest_twisted
 from twisted.internet import reactor, threads
 
-from cpmstore.config import LimitsConfig, make_config
+from cpmstore.config import CpmConfig, LimitsConfig, make_config
 from cpmstore.service import RunningServer, start_server
 
 
@@ -42,6 +42,9 @@ async def start(tmp_path, users_file):
     async def _start(data_dir: Path | None = None, **kwargs: Any) -> Server:
         data_dir = data_dir or tmp_path / "data"
         limits = kwargs.pop("limits", LimitsConfig(login_failure_delay=0.0))
+        # No [cpm] system_folders unless a test asks: transcripts then show
+        # only the folders the test made (test_cpm_objects.py tests them).
+        kwargs.setdefault("cpm", CpmConfig(system_folders=()))
         config = make_config(data_dir, users_file=kwargs.pop("users_file", users_file),
                              limits=limits, **kwargs)
         server = await start_server(config, reactor)
