@@ -50,6 +50,7 @@ class Workload:
     total_bytes: int
     conversation_id: str  # the one searched for
     conversation_hits: int  # how many messages carry it
+    imdn_message_id: str  # one object's own ID (unique): the CPM lookup of a single object
 
 
 def make_workload(count: int, seed: int) -> Workload:
@@ -60,6 +61,7 @@ def make_workload(count: int, seed: int) -> Workload:
         total_bytes=sum(len(message.raw) for message in generated),
         conversation_id=wanted,
         conversation_hits=sum(message.conversation_id == wanted for message in generated),
+        imdn_message_id=generated[len(generated) // 2].imdn_message_id,
     )
 
 
@@ -321,6 +323,9 @@ def run_target(
         timed("UID SEARCH HEADER Conversation-ID", b"UID SEARCH HEADER Conversation-ID "
               + workload.conversation_id.encode(),
               lambda r, lines: _check_search(lines, workload.conversation_hits))
+        timed("UID SEARCH HEADER IMDN-Message-ID", b"UID SEARCH HEADER IMDN-Message-ID "
+              + workload.imdn_message_id.encode(),
+              lambda r, lines: _check_search(lines, 1))
         timed("UID FETCH 1:* BODY.PEEK[]", b"UID FETCH 1:* BODY.PEEK[]",
               lambda r, lines: _verdict(r.literals == count and r.literal_bytes == workload.total_bytes,
                                         f"{r.literals} bodies, {r.literal_bytes} bytes"), keep_lines=False)
