@@ -86,6 +86,7 @@ class TLSConfig:
 class LimitsConfig:
     max_line_bytes: int = 65536
     max_literal_bytes: int = 67108864
+    max_command_bytes: int = 268435456
     max_connections: int = 1000
     max_connections_per_user: int = 50
     login_failure_delay: float = 2.0

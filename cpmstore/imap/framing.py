@@ -56,6 +56,9 @@ class LiteralTooBig:
     size: int
     synchronizing: bool
     command_name: bytes | None
+    # True when this literal is within its own limit but would take the whole
+    # command (lines and literals so far) past ``max_command_bytes``.
+    whole_command: bool = False
 
 
 Event = CommandBytes | NeedContinuation | LineTooLong | LiteralTooBig
@@ -97,9 +100,13 @@ def _token(line: bytes, index: int) -> bytes | None:
 class Framer:
     """Feed bytes in, get events out. See the module docstring."""
 
-    def __init__(self, max_line_bytes: int, max_literal_bytes: int) -> None:
+    def __init__(self, max_line_bytes: int, max_literal_bytes: int, max_command_bytes: int | None = None) -> None:
         self.max_line_bytes = max_line_bytes
         self.max_literal_bytes = max_literal_bytes
+        # What one command may hold in memory in all (a MULTIAPPEND of many
+        # literals, each under the literal limit): without it, memory per
+        # connection would be bounded only by the count of literals.
+        self.max_command_bytes = max_command_bytes if max_command_bytes is not None else max_literal_bytes * 4
         self.reset()
 
     def reset(self) -> None:
@@ -107,6 +114,7 @@ class Framer:
         self._mode = _LINE
         self._line = bytearray()  # the unfinished line
         self._parts: list[bytes] = []  # finished lines and literals of this command
+        self._held = 0  # bytes in _parts
         self._left = 0  # literal bytes still to receive or skip
         self._tail = b""  # last bytes of the line being discarded
 
@@ -153,6 +161,7 @@ class Framer:
             self._tail = (bytes(line[-_TAIL:]) + data[max(pos, stop - _TAIL):stop])[-_TAIL:]
             self._line = bytearray()
             self._parts = []
+            self._held = 0
             if crlf < 0:
                 self._mode = _DISCARD_LINE
                 return stop
@@ -172,18 +181,22 @@ class Framer:
             self._parts.append(line)
             events.append(CommandBytes(b"".join(self._parts)))
             self._parts = []
+            self._held = 0
             return
         size, synchronizing = marker
-        if size > self.max_literal_bytes:
+        whole = self._held + len(line) + 2 + size > self.max_command_bytes
+        if size > self.max_literal_bytes or whole:
             first = self._parts[0] if self._parts else line
             name = _token(first, 1)
             events.append(LiteralTooBig(_token(first, 0), size, synchronizing,
-                                        name.upper() if name else None))
+                                        name.upper() if name else None, whole and size <= self.max_literal_bytes))
             self._parts = []
+            self._held = 0
             if not synchronizing:
                 self._skip_literal(size)
             return
         self._parts.append(line + b"\r\n")
+        self._held += len(line) + 2 + size
         if synchronizing:
             events.append(NeedContinuation())
         self._left = size

@@ -47,7 +47,7 @@ class IMAPProtocol(Protocol, TimeoutMixin):
         self.context = context
         self.listener = listener
         limits = context.config.limits
-        self.framer = Framer(limits.max_line_bytes, limits.max_literal_bytes)
+        self.framer = Framer(limits.max_line_bytes, limits.max_literal_bytes, limits.max_command_bytes)
         self.queue: deque = deque()
         self.busy = False
         self.closed = False
@@ -129,8 +129,14 @@ class IMAPProtocol(Protocol, TimeoutMixin):
             d.addBoth(self._done)
 
     def _refuse_literal(self, event: LiteralTooBig) -> None:
-        text = f"Literal of {event.size} bytes is over the limit of {self.context.config.limits.max_literal_bytes}."
+        limits = self.context.config.limits
+        text = f"Literal of {event.size} bytes is over the limit of {limits.max_literal_bytes}."
         tag = event.tag or b"*"
+        if event.whole_command:
+            text = f"Command over the limit of {limits.max_command_bytes} bytes in all."
+            status = b"NO" if event.command_name == b"APPEND" and event.synchronizing else b"BAD"
+            self.write(wire.tagged(tag, status, text, b"LIMIT"))
+            return
         if event.command_name == b"APPEND" and event.synchronizing:
             self.write(wire.tagged(tag, b"NO", text, b"TOOBIG"))
         else:

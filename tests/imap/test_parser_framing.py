@@ -7,8 +7,8 @@ from cpmstore.imap.framing import (
 )
 
 
-def feed_all(data, chunk=None, max_line=100, max_literal=50):
-    framer = Framer(max_line, max_literal)
+def feed_all(data, chunk=None, max_line=100, max_literal=50, max_command=None):
+    framer = Framer(max_line, max_literal, max_command)
     if chunk is None:
         return framer.feed(data)
     events = []
@@ -98,6 +98,23 @@ def test_too_big_literal_after_accepted_literal():
     data = b"a APPEND x {2+}\r\nab {60+}\r\n" + b"z" * 60 + b"\r\nb NOOP\r\n"
     assert_same_in_any_chunking(data, [LiteralTooBig(b"a", 60, False, b"APPEND"),
                                        CommandBytes(b"b NOOP")])
+
+
+def test_rfc3502_multiappend_over_the_whole_command_limit_is_dropped():
+    # Each literal is within its own limit; together they would pass the
+    # command limit, so the command is refused (and its LITERAL+ bytes skipped)
+    # instead of being held in memory, and the next command runs.
+    data = (b"a APPEND x {40+}\r\n" + b"y" * 40 + b" {40+}\r\n" + b"z" * 40 + b" {40+}\r\n" + b"w" * 40
+            + b"\r\nb NOOP\r\n")
+    assert_same_in_any_chunking(data, [LiteralTooBig(b"a", 40, False, b"APPEND", True), CommandBytes(b"b NOOP")],
+                                max_command=100)
+    assert_same_in_any_chunking(data, [CommandBytes(data[:-len(b"\r\nb NOOP\r\n")]), CommandBytes(b"b NOOP")],
+                                max_command=200)
+
+
+def test_whole_command_limit_counts_from_zero_for_each_command():
+    one = b"a APPEND x {40+}\r\n" + b"y" * 40 + b"\r\n"
+    assert_same_in_any_chunking(one * 3, [CommandBytes(one[:-2])] * 3, max_command=80)
 
 
 def test_reset_drops_buffered_input():

@@ -137,3 +137,32 @@ async def test_design_6_overlong_line_during_idle_ends_idle_not_the_session(star
         """, conn=conn)
 
     await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_design_6_multiappend_over_the_command_limit_is_refused_and_nothing_stored(start):
+    """Each message within APPENDLIMIT, the whole MULTIAPPEND over
+    max_command_bytes: refused before the rest is held in memory (NO [LIMIT]
+    for a synchronizing literal, BAD for LITERAL+ whose bytes are skipped);
+    nothing of it is stored (RFC 3502: all or none); the session goes on."""
+    server = await start(limits=LimitsConfig(max_literal_bytes=1000, max_command_bytes=2500,
+                                             login_failure_delay=0.0))
+
+    def scenario():
+        conn = run(server.port, """
+            S: * OK ...
+            C: a1 LOGIN user1 pass
+            S: a1 OK ...
+        """)
+        conn.send(b"a2 APPEND INBOX {900+}\r\n" + b"x" * 900 + b" {900+}\r\n" + b"y" * 900
+                  + b" {900+}\r\n" + b"z" * 900 + b"\r\n")
+        assert conn.read_line().startswith(b"a2 BAD [LIMIT] ")
+        conn.send(b"a3 APPEND INBOX {900+}\r\n" + b"x" * 900 + b" {900+}\r\n" + b"y" * 900 + b" {900}\r\n")
+        assert conn.read_line().startswith(b"a3 NO [LIMIT] ")
+        run(server.port, """
+            C: a4 STATUS INBOX (MESSAGES)
+            S: * STATUS INBOX (MESSAGES 0)
+            S: a4 OK Status completed.
+        """, conn=conn)
+
+    await in_thread(scenario)
