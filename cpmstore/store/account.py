@@ -652,21 +652,31 @@ class Account:
             self.index.set_counters(mailbox_id, highest_modseq=first + len(plan) - 1)
         return first
 
-    async def expunge(self, mailbox: Mailbox, uids: list[int] | None = None, origin: object = None) -> list[int]:
+    async def expunge(self, mailbox: Mailbox, uids: list[int] | None = None, origin: object = None,
+                      deleted_before: str | None = None) -> list[int]:
+        """``deleted_before`` (a ``deleted_stamp``, for retention): only messages
+        whose \\Deleted was set at or before it, checked in the same transaction
+        as the expunge, so one flagged again meanwhile starts its period anew."""
         async with self.queue:
             candidates = mailbox.uids if uids is None else sorted(set(uids))
             doomed = [uid for uid in candidates if uid in mailbox and "\\Deleted" in mailbox.flags_of(uid)]
             if not doomed or mailbox.deleted:
                 return []
-            modseq = await self.workers.run(self._expunge_sync, mailbox.id, doomed)
+            modseq, doomed = await self.workers.run(self._expunge_sync, mailbox.id, doomed, deleted_before)
+            if not doomed:
+                return []
             self._usage = None
             mailbox.apply_removed(doomed, modseq)
             self.bus.publish(MessagesExpunged(mailbox.id, tuple(doomed), modseq, origin))
         return doomed
 
-    def _expunge_sync(self, mailbox_id: int, uids: list[int]) -> int:
+    def _expunge_sync(self, mailbox_id: int, uids: list[int], deleted_before: str | None = None) -> tuple[int, list[int]]:
         directory = maildir.mailbox_dir(self.user_dir, mailbox_id)
         with self.index.transaction():
+            if deleted_before is not None:
+                uids = self.index.deleted_at_or_before(mailbox_id, uids, deleted_before)
+                if not uids:
+                    return 0, []
             filenames = self.index.filenames(mailbox_id, uids)
             modseq = self.index.next_modseqs()
             self.index.remove_messages(mailbox_id, uids, modseq)
@@ -675,7 +685,7 @@ class Account:
         # recorded as expunged, and the next start removes them.
         maildir.remove_files([os.path.join(directory, "cur", name) for name in filenames.values()])
         self._record_uid_next(mailbox_id, uids)
-        return modseq
+        return modseq, uids
 
     def _record_uid_next(self, mailbox_id: int, removed: list[int]) -> None:
         """When the highest UIDs leave a folder, its mailbox file keeps UIDNEXT,

@@ -342,6 +342,16 @@ class Index:
             found.setdefault(name, []).append(uid)
         return list(found.items())
 
+    def deleted_at_or_before(self, mailbox_id: int, uids: list[int], stamp: str) -> list[int]:
+        """Those of ``uids`` whose \\Deleted was set at or before ``stamp``, ascending."""
+        found: list[int] = []
+        for chunk, where, args in _uid_chunks(uids):
+            rows = self.connection.execute(
+                f"SELECT uid FROM messages WHERE mailbox_id = ? AND {where} AND deleted_at IS NOT NULL "
+                "AND deleted_at <= ?", (mailbox_id, *args, stamp))
+            found.extend(uid for (uid,) in rows if uid in chunk)
+        return sorted(found)
+
     def usage(self) -> tuple[int, int]:
         """(messages, bytes) in every folder: what the quota counts."""
         row = self._one("SELECT count(*), coalesce(sum(size), 0) FROM messages")

@@ -121,9 +121,10 @@ async def _expunge_due(account: Account, stamp: str) -> dict[str, int]:
             mailbox = await account.open_mailbox(name)
         except NoSuchMailbox:
             continue  # deleted since the query
-        # Account.expunge looks at \Deleted again in the user's turn: a
-        # message whose flag was removed meanwhile stays.
-        removed = await account.expunge(mailbox, uids)
+        # Account.expunge looks at \Deleted, and at when it was set, again in
+        # the user's turn: a message whose flag was removed meanwhile stays, and
+        # one flagged again meanwhile starts its period anew.
+        removed = await account.expunge(mailbox, uids, deleted_before=stamp)
         if removed:
             counts[name] = len(removed)
             log.info("Retention: expunged {count} \\Deleted message(s) from {user}'s {folder}",

@@ -245,3 +245,19 @@ async def test_uids_snapshot_is_never_changed_in_place(account):
     await account.append("INBOX", [(message(3), (), None)])
     await inbox.expunge()
     assert list(snapshot) == [1, 2] and list(inbox.uids) == [3]
+
+
+@pytest_twisted.ensureDeferred
+async def test_retention_expunge_checks_when_deleted_was_set_in_the_same_turn(account):
+    """Retention finds due messages, then expunges them in a later turn: one
+    whose \\Deleted was removed and set again in between is not due any more."""
+    from cpmstore.store.index import deleted_stamp
+
+    await account.append("INBOX", [(b"Subject: a\r\n\r\na\r\n", ("\\Deleted",), None),
+                                   (b"Subject: b\r\n\r\nb\r\n", ("\\Deleted",), None)])
+    inbox = await account.open_mailbox("INBOX")
+    stamp = deleted_stamp()
+    await inbox.store_flags([2], "-", ("\\Deleted",))
+    await inbox.store_flags([2], "+", ("\\Deleted",))
+    assert await account.expunge(inbox, [1, 2], deleted_before=stamp) == [1]
+    assert list(inbox.uids) == [2] and "\\Deleted" in inbox.flags_of(2)
