@@ -190,7 +190,39 @@ def _by_size(chunk, mailbox):
         yield part
 
 
+_STATE_ONLY = frozenset({"UID", "FLAGS", "MODSEQ", "RFC822.SIZE"})
+
+
+def _state_responses(view, plan: Plan, pairs, seen_now):
+    """The common sync FETCH (UID, FLAGS, MODSEQ, RFC822.SIZE) straight from
+    the folder's column arrays: one merge walk for the positions instead of a
+    bisect per message and item."""
+    mailbox = view.mailbox
+    flags_col, modseq_col, size_col = mailbox.columns
+    names = [att.name for att in plan.items]
+    encoded_flags = view.encoded_flags
+    for (seq, uid), i in zip(pairs, mailbox.positions([uid for _seq, uid in pairs])):
+        if i < 0:
+            continue  # expunged meanwhile
+        out = []
+        for name in names:
+            if name == "FLAGS":
+                out.append(b"FLAGS " + encoded_flags(uid, flags_col[i]))
+            elif name == "UID":
+                out.append(b"UID %d" % uid)
+            elif name == "MODSEQ":
+                out.append(b"MODSEQ (%d)" % modseq_col[i])
+            else:
+                out.append(b"RFC822.SIZE %d" % size_col[i])
+        if uid in seen_now and not plan.has_flags:
+            out.append(b"FLAGS " + encoded_flags(uid, flags_col[i]))
+        yield b"* %d FETCH (%s)\r\n" % (seq, b" ".join(out))
+
+
 def _responses(view, plan: Plan, pairs, metas, bodies, seen_now, notes=None, previews=None):
+    if bodies is None and not plan.meta and all(att.name in _STATE_ONLY for att in plan.items):
+        yield from _state_responses(view, plan, pairs, seen_now)
+        return
     mailbox = view.mailbox
     for seq, uid in pairs:
         meta = metas.get(uid)

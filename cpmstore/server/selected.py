@@ -105,10 +105,12 @@ class SelectedView:
         return [p for p in pairs if p[1] not in gone]
 
     # -- flags -----------------------------------------------------------------
-    def encoded_flags(self, uid: int) -> bytes:
-        """``(\\Seen ...)`` for ``uid``. Flag sets are interned by the store, so
-        the spelling of each distinct set is computed once per view."""
-        flags = self.mailbox.flags_of(uid)
+    def encoded_flags(self, uid: int, flags: frozenset[str] | None = None) -> bytes:
+        """``(\\Seen ...)`` for ``uid`` (whose ``flags`` the caller may know
+        already). Flag sets are interned by the store, so the spelling of each
+        distinct set is computed once per view."""
+        if flags is None:
+            flags = self.mailbox.flags_of(uid)
         encoded = self._encoded.get(flags)
         if encoded is None:
             encoded = self._encoded[flags] = wire.flag_list(sorted(flags))

@@ -88,6 +88,22 @@ class Mailbox:
     def flags_of(self, uid: int) -> frozenset[str]:
         return self._state.flags[self._position(uid)]
 
+    def positions(self, uids: list[int]) -> list[int]:
+        """Index of each of ``uids`` (ascending) in the column arrays, -1 for
+        one no longer here: one merge walk, not a bisect per message."""
+        column = self._state.uids
+        found, i, size = [], bisect_left(column, uids[0]) if uids else 0, len(column)
+        for uid in uids:
+            while i < size and column[i] < uid:
+                i += 1
+            found.append(i if i < size and column[i] == uid else -1)
+        return found
+
+    @property
+    def columns(self) -> tuple[list, array, array]:
+        """(flags, modseqs, sizes) by position: what ``positions`` indexes."""
+        return self._state.flags, self._state.modseqs, self._state.sizes
+
     def spell(self, flag: str, register: bool = True) -> str:
         """The spelling this folder already uses for keyword ``flag``: keywords
         compare case-insensitively (RFC 3501 §2.3.2), so every message and
