@@ -58,32 +58,20 @@ def sent_time(meta: MessageMeta) -> float:
     return (meta.sent_date or meta.internaldate).timestamp()
 
 
-def sort_values(keys: tuple[str, ...]) -> Callable[[MessageMeta], tuple]:
-    """A function giving one message's values for ``keys``, in that order."""
-    names = frozenset(_HEADER_OF[key] for key in keys if key in _HEADER_OF)
-
-    def values(meta: MessageMeta) -> tuple:
-        fields = first_values(meta.header, names) if names else {}
-        out = []
-        for key in keys:
-            if key == "ARRIVAL":
-                out.append(meta.internaldate.timestamp())
-            elif key == "DATE":
-                out.append(sent_time(meta))
-            elif key == "SIZE":
-                out.append(meta.size)
-            elif key == "SUBJECT":
-                out.append(subject_key(fields.get(b"subject")).text)
-            elif key.startswith("DISPLAY"):
-                out.append(display_key(fields.get(_HEADER_OF[key])))
-            else:
-                out.append(address_key(fields.get(_HEADER_OF[key])))
-        return tuple(out)
-    return values
-
-
-def _first_of(compute: Callable[[MessageMeta], tuple]) -> Callable[[MessageMeta], object]:
-    return lambda meta: compute(meta)[0]
+def sort_value(key: str) -> Callable[[MessageMeta], object]:
+    """A function giving one message's value for the sort criterion ``key``."""
+    if key == "ARRIVAL":
+        return lambda meta: meta.internaldate.timestamp()
+    if key == "DATE":
+        return sent_time
+    if key == "SIZE":
+        return lambda meta: meta.size
+    header = _HEADER_OF[key]
+    names = frozenset({header})
+    if key == "SUBJECT":
+        return lambda meta: subject_key(first_values(meta.header, names).get(header)).text
+    key_of = display_key if key.startswith("DISPLAY") else address_key
+    return lambda meta: key_of(first_values(meta.header, names).get(header))
 
 
 def sort_pairs(pairs: list[tuple[int, int]], values: dict[int, tuple],
@@ -101,7 +89,8 @@ async def sort(session, cmd: Sort) -> Reply:
     view = session.selected
     pairs, uses_modseq = await matching(session, view, cmd.search, cmd.charset, view.saved)
     keys = tuple(criterion.key for criterion in cmd.criteria)
-    per_key = [await message_values(session, view.mailbox, pairs, _first_of(sort_values((key,))),
+    # One value per criterion, each kept per folder, so any combination reuses them.
+    per_key = [await message_values(session, view.mailbox, pairs, sort_value(key),
                                     key in _HEADER_OF, kind="sort:" + key) for key in dict.fromkeys(keys)]
     columns = dict(zip(dict.fromkeys(keys), per_key))
     values = {uid: tuple(columns[key][uid] for key in keys)

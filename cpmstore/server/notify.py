@@ -26,6 +26,9 @@ SUPPORTED = ("MessageNew", "MessageExpunge", "FlagChange", "AnnotationChange", "
              "MailboxMetadataChange", "ServerMetadataChange")
 _MESSAGE_EVENTS = frozenset({"MessageNew", "MessageExpunge", "FlagChange", "AnnotationChange"})
 _SELECTED = frozenset({"selected", "selected-delayed"})
+# The RFC 5465 event each message change of the store is.
+_EVENT_OF = {MessagesAdded: "MessageNew", MessagesExpunged: "MessageExpunge",
+             FlagsChanged: "FlagChange", AnnotationsChanged: "AnnotationChange"}
 # Mail delivery puts messages in INBOX, and the CPM network deposits
 # conversations under Default (DESIGN §2): both count as inboxes.
 INBOXES = ("INBOX", "Default")
@@ -128,8 +131,7 @@ class Notifier:
             name = self.names.get(change.mailbox_id)
             if name is None:
                 return
-            wanted = {MessagesAdded: "MessageNew", MessagesExpunged: "MessageExpunge",
-                      FlagsChanged: "FlagChange", AnnotationsChanged: "AnnotationChange"}[type(change)]
+            wanted = _EVENT_OF[type(change)]
             if wanted in self.events_for(name):
                 self._status[name] = None
         if len(self._status) + len(self._lines) > MAX_PENDING:
@@ -208,8 +210,7 @@ class Notifier:
             if name is None or "r" not in account.rights_by_id(change.mailbox_id, user):
                 return
             shown = shown_name(self.session, account, name)
-            wanted = {MessagesAdded: "MessageNew", MessagesExpunged: "MessageExpunge",
-                      FlagsChanged: "FlagChange", AnnotationsChanged: "AnnotationChange"}[type(change)]
+            wanted = _EVENT_OF[type(change)]
             if wanted in self.events_for(shown):
                 self._status[shown] = None
         if len(self._status) + len(self._lines) > MAX_PENDING:

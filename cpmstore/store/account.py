@@ -317,13 +317,14 @@ class Account:
     async def load_access(self) -> None:
         """Read folder ids and ACLs once; afterwards ``rights_on`` answers from memory."""
         if self._ids is None:
-            ids, acls = await self.queue.run(self._access_sync)
-            self._ids, self._acls = ids, acls
+            mailboxes, acls = await self.queue.run(self._access_sync)
+            # Set here, on the reactor thread, all three from one read.
+            self._ids = {m.name: m.id for m in mailboxes}
+            self._special = {m.name: m.special_use for m in mailboxes if m.special_use}
+            self._acls = acls
 
-    def _access_sync(self) -> tuple[dict[str, int], dict[int, dict[str, str]]]:
-        mailboxes = self.index.mailboxes()
-        self._special = {m.name: m.special_use for m in mailboxes if m.special_use}
-        return {m.name: m.id for m in mailboxes}, self.index.acls()
+    def _access_sync(self) -> tuple[list[MailboxInfo], dict[int, dict[str, str]]]:
+        return self.index.mailboxes(), self.index.acls()
 
     def special_use(self, name: str) -> str | None:
         """RFC 6154 attributes of folder ``name`` (after ``load_access``)."""
