@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from twisted.internet.threads import deferToThreadPool
+
 from ..errors import IMAPError, NoSuchMailbox
 from ..imap import response as wire
 from ..imap.commands import Copy
@@ -10,6 +12,7 @@ from ..cpm.kinds import KIND_ENTRY
 from ..server import access
 from ..store.interfaces import CopyResult
 from .append import permitted_flags
+from .fetch import read_message_files
 from .quota import limits as quota_limits
 from .reply import Reply
 
@@ -51,15 +54,20 @@ async def _copy_through(session, view, uids: list[int], target: access.Folder, m
     originals. The new copies are durable before anything is removed, so a
     crash in between leaves a duplicate, never a loss."""
     mailbox = view.mailbox
-    metas = await mailbox.meta(uids, cached=False)
     notes = await mailbox.annotations(uids, session.user)
+    paths = [(uid, mailbox.path(uid)) for uid in uids if uid in mailbox]
+    reactor = session.context.reactor
+    # One trip to a worker thread for all the files (as FETCH reads them).
+    bodies = await deferToThreadPool(reactor, reactor.getThreadPool(), read_message_files, paths)
+    # Only what is still there: another session may have expunged some meanwhile.
+    metas = [meta for meta in await mailbox.meta(uids, cached=False) if meta.uid in bodies]
     messages = []
     for meta in metas:
         # Annotations go along (RFC 5257 §4.5): the shared ones only where the user may set them.
         rows = [("" if kind == "shared" else session.user, entry, value)
                 for entry, kind, value in notes.get(meta.uid, [])
                 if entry != KIND_ENTRY and (kind == "priv" or "w" in target.rights)]
-        messages.append((await mailbox.read(meta.uid), permitted_flags(meta.flags, target.rights),
+        messages.append((bodies[meta.uid], permitted_flags(meta.flags, target.rights),
                          meta.internaldate, rows))
     if not messages:
         return CopyResult(0, (), ())
