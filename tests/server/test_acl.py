@@ -356,8 +356,9 @@ async def test_rfc4314_4_each_right_opens_its_commands(server):
             C: c2 STATUS Chats (MESSAGES UNSEEN)
             S: * STATUS Chats (MESSAGES 3 UNSEEN 0)
             S: c2 OK Status completed.
-            C: c3 FETCH 1:* FLAGS
-            S: c3 BAD ...
+            C: c3 GETACL Chats
+            S: * ACL Chats user2 lrwstiekxacd user1 lrwstipekxacd
+            S: c3 OK Getacl completed.
         """)
         run(server.port, """
             C: c1 CREATE "Other Users/user1/Chats/Sub"
