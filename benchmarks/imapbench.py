@@ -328,3 +328,15 @@ def table(rows: Sequence[Sequence[str]]) -> list[str]:
         if index == 0:
             out.append("  ".join("-" * width for width in widths))
     return out
+
+
+def target_options(parser, dovecot_user: str, batch_help: str = "messages per MULTIAPPEND command while filling"):
+    """The options every side-by-side benchmark takes (README), added to ``parser``."""
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--target", choices=("cpmstore", "dovecot", "both"), default="both")
+    parser.add_argument("--dovecot-port", type=int, default=10143)
+    parser.add_argument("--dovecot-user", default=dovecot_user)
+    parser.add_argument("--dovecot-password", default="pass")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--append-batch", type=int, default=500, metavar="N", help=batch_help)
+    parser.add_argument("--keep", action="store_true", help="keep the folder (and cpmstore's data directory)")

@@ -414,15 +414,8 @@ def render(results: dict[str, TargetResult], count: int, total_bytes: int) -> st
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--messages", type=int, default=100_000)
-    parser.add_argument("--target", choices=("cpmstore", "dovecot", "both"), default="both")
-    parser.add_argument("--dovecot-port", type=int, default=10143)
-    parser.add_argument("--dovecot-user", default="user5")
-    parser.add_argument("--dovecot-password", default="pass")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--append-batch", type=int, default=500, metavar="N",
-                        help="messages per MULTIAPPEND command; 1 = one pipelined APPEND per message")
-    parser.add_argument("--keep", action="store_true", help="keep the folder (and cpmstore's data directory)")
+    imapbench.target_options(parser, "user5",
+                             "messages per MULTIAPPEND command; 1 = one pipelined APPEND per message")
     args = parser.parse_args(argv)
     if args.messages < 1 or args.append_batch < 1:
         parser.error("--messages and --append-batch must be at least 1")

@@ -275,17 +275,9 @@ def render(results: dict[str, TargetResult]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--messages", type=int, default=100_000)
+    imapbench.target_options(parser, "user1")
     parser.add_argument("--changes", type=int, default=1000,
                         help="split 40%% flag changes, 30%% expunges, 30%% appends")
-    parser.add_argument("--target", choices=("cpmstore", "dovecot", "both"), default="both")
-    parser.add_argument("--dovecot-port", type=int, default=10143)
-    parser.add_argument("--dovecot-user", default="user1")
-    parser.add_argument("--dovecot-password", default="pass")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--append-batch", type=int, default=500, metavar="N",
-                        help="messages per MULTIAPPEND command while filling")
-    parser.add_argument("--keep", action="store_true", help="keep the folder (and cpmstore's data directory)")
     args = parser.parse_args(argv)
     flag_changes, expunges = args.changes * 4 // 10, args.changes * 3 // 10
     plan = Plan(flag_changes, expunges, args.changes - flag_changes - expunges)
