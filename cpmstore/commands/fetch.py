@@ -304,5 +304,5 @@ def _binary_item(att: FetchAtt, body: bytes) -> bytes:
     if att.partial is not None:
         origin, count = att.partial
         data = data[origin:origin + count]
-    literal = wire.literal(data)
-    return response_name(att) + b" " + (b"~" + literal if section is not None and section.binary else literal)
+    binary = section is not None and section.binary
+    return response_name(att) + b" " + (wire.literal8(data) if binary else wire.literal(data))

@@ -49,7 +49,7 @@ def _value(value: bytes | None) -> bytes:
     if value is None:
         return b"NIL"
     if b"\0" in value:
-        return b"~{%d}\r\n" % len(value) + value  # literal8 (RFC 5464 §5, RFC 3516)
+        return wire.literal8(value)  # RFC 5464 §5, RFC 3516
     return wire.string(value)
 
 

@@ -217,7 +217,7 @@ def url_data(message: bytes, section: Section | None, partial: tuple[int, int | 
     for name in ("BODY", "BINARY"):
         if name in params:
             data, literal8 = section_bytes(message, section, partial, binary=name == "BINARY")
-            items.append(name.encode() + b" " + (b"~" if literal8 else b"") + wire.literal(data))
+            items.append(name.encode() + b" " + (wire.literal8(data) if literal8 else wire.literal(data)))
     return b"(" + b" ".join(items) + b")"
 
 

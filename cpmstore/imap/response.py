@@ -66,7 +66,18 @@ def quoted(data: bytes) -> bytes:
 
 
 def literal(data: bytes) -> bytes:
+    """A literal (RFC 3501 §4.3). NUL is not CHAR8 and cannot travel in
+    one, so a NUL in ``data`` goes as 0x80, as Dovecot sends it: the octet
+    count stays that of the stored data, so RFC822.SIZE and BODYSTRUCTURE
+    stay true, and BINARY (``literal8``) still gives the NUL back."""
+    if b"\x00" in data:
+        data = data.replace(b"\x00", b"\x80")
     return b"{%d}\r\n" % len(data) + data
+
+
+def literal8(data: bytes) -> bytes:
+    """A literal8 (RFC 3516 §4.2, RFC 4466): any octet, NUL included."""
+    return b"~{%d}\r\n" % len(data) + data
 
 
 def string(data: bytes | str) -> bytes:

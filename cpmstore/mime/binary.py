@@ -10,20 +10,29 @@ leaf's Content-Transfer-Encoding field saying ``binary``: the client gets the
 same tree, nothing left to decode. An encoding this module does not know
 raises ``UnknownTransferEncoding`` (the FETCH handler answers
 ``NO [UNKNOWN-CTE]``); data is never guessed. Decoded text/* parts get CRLF
-line ends (RFC 3516 §4.3). Never touches sockets, the reactor or the disk.
+line ends (RFC 3516 §4.3).
+
+It also owns the form a message APPENDed as a literal8 is stored in
+(``stored_form``): a leaf labelled ``binary`` whose body holds NUL is
+stored base64-encoded, as RFC 3516 §4.4 allows and Dovecot does, because
+NUL can never travel in the plain literal of ``BODY[]`` (RFC 3501 §9,
+CHAR8). Every other octet stays as sent, and ``BINARY[]`` gives the sent
+bytes back. Never touches sockets, the reactor or the disk.
 """
 
 from __future__ import annotations
 
+import base64
 import binascii
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cpmstore.mime.headers import decode_base64
 from cpmstore.mime.parse import Entity, parse_message
 from cpmstore.mime.sections import find_part
 
-__all__ = ["BinarySection", "UnknownTransferEncoding", "binary_section", "undo_transfer_encoding"]
+__all__ = ["BinarySection", "UnknownTransferEncoding", "binary_section", "stored_form", "undo_transfer_encoding"]
 
 _IDENTITY = frozenset({b"7bit", b"8bit", b"binary"})
 _BARE_LF = re.compile(rb"(?<!\r)\n")
@@ -72,15 +81,37 @@ def binary_section(message: bytes, parts: tuple[int, ...]) -> BinarySection | No
     if entity is None:
         return None
     state = _State()
+
+    def leaf(child: Entity) -> bytes:
+        return _header_saying(message, child, b"binary") + _decoded_body(message, child, state)
+
     if not parts:
-        data = _converted(message, entity, state)
+        data = _converted(message, entity, leaf)
     elif entity.is_multipart:
-        data = _converted_body(message, entity, state)
+        data = _converted_body(message, entity, leaf)
     elif entity.message is not None:
-        data = _converted(message, entity.message, state)
+        data = _converted(message, entity.message, leaf)
     else:
         data = _decoded_body(message, entity, state)
     return BinarySection(data, state.binary or b"\x00" in data)
+
+
+def stored_form(message: bytes) -> bytes:
+    """``message`` with each leaf labelled binary whose body holds NUL
+    turned into base64 (76-character lines); ``message`` itself when there
+    is none. The decoded body is the sent body, octet for octet."""
+    if b"\x00" not in message:
+        return message
+
+    def leaf(child: Entity) -> bytes:
+        body = message[child.body_start:child.end]
+        encoding = (child.value(message, b"content-transfer-encoding") or b"").strip().lower()
+        if encoding != b"binary" or b"\x00" not in body:
+            return message[child.start:child.end]
+        encoded = base64.encodebytes(body).rstrip(b"\n").replace(b"\n", b"\r\n")
+        return _header_saying(message, child, b"base64") + encoded
+
+    return _converted(message, parse_message(message), leaf)
 
 
 class _State:
@@ -99,39 +130,39 @@ def _decoded_body(message: bytes, entity: Entity, state: _State) -> bytes:
     return data
 
 
-def _converted(message: bytes, entity: Entity, state: _State) -> bytes:
-    """The entity, header and body, with every leaf inside decoded."""
+def _converted(message: bytes, entity: Entity, leaf: Callable[[Entity], bytes]) -> bytes:
+    """The entity, header and body, with every leaf inside replaced by ``leaf(part)``."""
     if entity.is_multipart:
-        return message[entity.start:entity.body_start] + _converted_body(message, entity, state)
+        return message[entity.start:entity.body_start] + _converted_body(message, entity, leaf)
     if entity.message is not None:
-        return message[entity.start:entity.body_start] + _converted(message, entity.message, state)
-    body = _decoded_body(message, entity, state)
-    return _header_saying_binary(message, entity) + body
+        return message[entity.start:entity.body_start] + _converted(message, entity.message, leaf)
+    return leaf(entity)
 
 
-def _converted_body(message: bytes, entity: Entity, state: _State) -> bytes:
+def _converted_body(message: bytes, entity: Entity, leaf: Callable[[Entity], bytes]) -> bytes:
     """A multipart body: preamble, delimiters and epilogue as stored, each part converted."""
     out = []
     pos = entity.body_start
     for child in entity.children:
         out.append(message[pos:child.start])
-        out.append(_converted(message, child, state))
+        out.append(_converted(message, child, leaf))
         pos = child.end
     out.append(message[pos:entity.end])
     return b"".join(out)
 
 
-def _header_saying_binary(message: bytes, entity: Entity) -> bytes:
-    """The leaf's header with its Content-Transfer-Encoding (if any) now ``binary``,
-    since its body is no longer encoded."""
+def _header_saying(message: bytes, entity: Entity, encoding: bytes) -> bytes:
+    """The leaf's header with its Content-Transfer-Encoding now ``encoding``.
+    Saying ``binary`` of a leaf without the field, or whose field already
+    names an identity encoding, leaves the header as it is."""
     header = message[entity.start:entity.body_start]
     field = entity.index.get(b"content-transfer-encoding")
     if field is None:
         return header
     value = (entity.value(message, b"content-transfer-encoding") or b"").strip().lower()
-    if value in _IDENTITY:
+    if encoding == b"binary" and value in _IDENTITY:
         return header
     original = message[field.start:field.end]
     line_break = original[len(original.rstrip(b"\r\n")):]
     start, end = field.value_start - entity.start, field.end - entity.start
-    return header[:start] + b" binary" + line_break + header[end:]
+    return header[:start] + b" " + encoding + line_break + header[end:]

@@ -27,6 +27,7 @@ from ..auth.acl import ALL_RIGHTS, apply_deleteacl, apply_setacl, rights_of
 from ..auth.urlauth import new_key as new_urlauth_key
 from ..errors import IMAPError, InvalidMailboxName, MailboxExists, NoSuchMailbox
 from ..mime.analysis import analyze, normalize_line_endings
+from ..mime.binary import stored_form
 from ..mime.preview import preview_text
 from . import maildir
 from .changes import (
@@ -455,7 +456,8 @@ class Account:
         """``messages``: (bytes, flags, date) or (bytes, flags, date, annotations)
         where annotations are (owner, entry, value) rows (RFC 5257 §4.3), or
         (bytes, flags, date, annotations, as_sent): ``as_sent`` true keeps bare
-        LFs, which in binary data are octets, not line ends (RFC 3516 §4.4)."""
+        LFs, which in binary data are octets, not line ends, and stores a
+        binary part holding NUL base64-encoded (RFC 3516 §4.4, ``stored_form``)."""
         name = normalize_name(name)
         prepared = [(data, validate_flags(flags), date, *rest) for data, flags, date, *rest in messages]
         loaded = self._loaded(name)
@@ -475,7 +477,9 @@ class Account:
         annotations = []
         for data, flags, date, *rest in messages:
             annotations.append(rest[0] if rest else ())
-            if not rest[1:] or not rest[1]:  # rest[1]: stored as sent (literal8, RFC 3516 §4.4)
+            if rest[1:] and rest[1]:  # a literal8 (RFC 3516 §4.4): octets, not lines
+                data = stored_form(data)
+            else:
                 data = normalize_line_endings(data)
             when = (date or local_now()).replace(microsecond=0)
             prepared.append((data, frozenset(flags), when, analyze(data)))

@@ -1068,8 +1068,10 @@ SCENARIOS["sort_random"] = SORT_RANDOM
 # with a quoted-printable and an 8bit text part and an embedded message; a
 # message with an encoding nobody knows (kept apart: Dovecot then refuses
 # BINARY.SIZE on any part of that message); a literal8 message whose binary
-# part holds NUL and bare LF (Dovecot re-encodes it to base64 when storing,
-# cpmstore keeps it as sent, so only the decoded data is compared).
+# part holds NUL and bare LF, and one whose JPEG part does (both servers
+# store such a part base64-encoded, RFC 3516 §4.4, so BODY[] carries no NUL);
+# a literal8 message with a NUL in a part not labelled binary (stored as
+# sent, sent as 0x80 in BODY[] and as NUL in BINARY[]).
 _JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) + b"\r\n\x00\xff\xd9"
 BINARY_MESSAGES = {
     "bin_media": (
@@ -1092,6 +1094,13 @@ BINARY_MESSAGES = {
         b"Subject: raw\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
         b"--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n"
         b"a\x00b\nc\r\n--b--\r\n"),
+    "bin_jpeg": (
+        b"Subject: jpeg\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: image/jpeg\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <p1>\r\n\r\n"
+        + _JPEG + b"\r\n--b--\r\n"),
+    "bin_nul": (
+        b"Subject: nul\r\nMIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\n\r\n"
+        b"ab\x00cd\xff\r\n"),
     "cat_sep": b"\r\n--cpm\r\n",
     "cat_end": b"\r\n--cpm--\r\n",
     "cat_text": b"Subject: built\r\n\r\n",
@@ -1117,6 +1126,12 @@ BINARY = LOGIN + """
     a: FETCH 1 BINARY[1]
     a: FETCH 1:3 FLAGS
     a: FETCH 1 BINARY.PEEK[1.MIME]
+    a: APPEND "{box}" ~{lit:bin_jpeg}
+    a: APPEND "{box}" ~{lit:bin_nul}
+    a: NOOP
+    a: FETCH 3:5 (RFC822.SIZE BODY.PEEK[])
+    a: FETCH 3:5 (BINARY.PEEK[] BINARY.SIZE[])
+    a: FETCH 4 (BODY.PEEK[1] BODY.PEEK[1.MIME] BODYSTRUCTURE)
     a: LOGOUT
 """
 SCENARIOS["binary"] = BINARY

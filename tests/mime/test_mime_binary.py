@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from cpmstore.mime.binary import BinarySection, UnknownTransferEncoding, binary_section, undo_transfer_encoding
+from cpmstore.mime.binary import (BinarySection, UnknownTransferEncoding, binary_section, stored_form,
+                                  undo_transfer_encoding)
 
 # A JPEG-like media part as a CPM file-transfer history carries it: every
 # octet value, NUL and CR LF included, so any re-encoding would show.
@@ -121,3 +122,41 @@ def test_rfc2045_6_8_base64_round_trip(data):
     message = (b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
                + base64.encodebytes(data).replace(b"\n", b"\r\n"))
     assert binary_section(message, (1,)).data == data
+
+
+# -- the stored form of a literal8 APPEND (RFC 3516 §4.4) ---------------------------------
+BINARY_FT = (
+    b"Subject: ft\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+    b"--b\r\nContent-Type: text/plain\r\n\r\nsee the picture\r\n"
+    b"--b\r\nContent-Type: image/jpeg\r\nContent-Transfer-Encoding: binary\r\n\r\n" + JPEG + b"\r\n"
+    b"--b\r\nContent-Type: application/octet-stream\r\n\r\nunlabelled\x00nul\r\n"
+    b"--b--\r\n"
+)
+
+
+def test_stored_form_base64_encodes_a_binary_part_holding_nul():
+    stored = stored_form(BINARY_FT)
+    part = binary_section(stored, (2,))
+    assert part == BinarySection(JPEG, True)
+    assert b"Content-Type: image/jpeg\r\nContent-Transfer-Encoding: base64\r\n\r\n" in stored
+    assert max(len(line) for line in stored.split(b"\r\n")) <= 76  # RFC 2045 §6.8
+    # The unlabelled part keeps its NUL: only a part labelled binary is re-encoded.
+    assert b"unlabelled\x00nul" in stored
+    assert binary_section(stored, ()).data == BINARY_FT
+
+
+def test_stored_form_leaves_a_message_without_nul_alone():
+    message = b"Content-Transfer-Encoding: binary\r\n\r\n\xff\xfe\nbare\r\n"
+    assert stored_form(message) is message
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(min_size=1, max_size=300))
+def test_stored_form_gives_binary_back_the_sent_octets(payload):
+    body = payload + b"\x00"
+    message = (b"Content-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\nContent-Type: image/png\r\n"
+               b"Content-Transfer-Encoding: binary\r\n\r\n" + body + b"\r\n--zz--\r\n")
+    assume(b"--zz" not in body)  # a delimiter in the payload would end the part itself
+    stored = stored_form(message)
+    assert b"\x00" not in stored
+    assert binary_section(stored, (1,)).data == body

@@ -113,7 +113,10 @@ async def test_rfc3516_4_3_unknown_cte_and_seen(server):
 
 
 @pytest_twisted.ensureDeferred
-async def test_rfc3516_4_4_append_literal8_stored_as_sent(server):
+async def test_rfc3516_4_4_append_literal8_binary_part_survives_both_fetches(server):
+    """A binary part holding NUL is stored base64 (RFC 3516 §4.4, as
+    Dovecot): BODY[] carries no NUL (RFC 3501 §9) and decodes to the JPEG,
+    BINARY[] gives back the sent octets, and the sizes agree with BODY[]."""
     message = (b"Subject: raw\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
                b"--b\r\nContent-Type: image/jpeg\r\nContent-Transfer-Encoding: binary\r\n\r\n" + JPEG +
                b"\r\n--b--\r\n")
@@ -124,9 +127,49 @@ async def test_rfc3516_4_4_append_literal8_stored_as_sent(server):
         assert append(conn, b"Raw", message, b"~{%d}").startswith(b"ap OK [APPENDUID")
         assert append(conn, b"Raw", message, b"~{%d+}").startswith(b"ap OK [APPENDUID")
         ok(conn, b"a2", b"SELECT Raw")
-        assert body(conn, b"Raw", 1) == body(conn, b"Raw", 2) == message
-        assert conn.command(b"a3", b"FETCH 2 BINARY.PEEK[1]")[0] == \
+        stored = body(conn, b"Raw", 1)
+        assert stored == body(conn, b"Raw", 2)
+        assert b"\x00" not in stored
+        assert b"Content-Transfer-Encoding: base64\r\n" in stored
+        assert b"RFC822.SIZE %d" % len(stored) in ok(conn, b"a3", b"FETCH 1 RFC822.SIZE")[0]
+        part = ok(conn, b"a4", b"FETCH 1 BODY.PEEK[1]")[0]
+        encoded = part.partition(b"}\r\n")[2][:-1]
+        assert base64.b64decode(encoded) == JPEG
+        assert conn.command(b"a5", b"FETCH 2 BINARY.PEEK[1]")[0] == \
             b"* 2 FETCH (BINARY[1] ~{%d}\r\n" % len(JPEG) + JPEG + b")"
+        assert conn.command(b"a6", b"FETCH 2 BINARY.PEEK[]")[0] == \
+            b"* 2 FETCH (BINARY[] ~{%d}\r\n" % len(message) + message + b")"
+    await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rfc3516_4_4_append_literal8_without_nul_is_stored_as_sent(server):
+    """8-bit octets and bare LF are data in a literal8: nothing is rewritten."""
+    message = (b"Subject: raw\r\nContent-Type: application/octet-stream\r\n"
+               b"Content-Transfer-Encoding: binary\r\n\r\n\xff\xfe\nbare\rcr\x01\r\n")
+
+    def scenario():
+        conn = login(server.port)
+        ok(conn, b"a1", b"CREATE Raw")
+        assert append(conn, b"Raw", message, b"~{%d}").startswith(b"ap OK [APPENDUID")
+        assert body(conn, b"Raw", 1) == message
+    await in_thread(scenario)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rfc3501_9_nul_outside_a_binary_part_goes_as_0x80(server):
+    """A NUL the store keeps (here in a part not labelled binary) cannot go in
+    a plain literal (CHAR8): BODY[] sends 0x80 in its place, keeping the octet
+    count; BINARY[] sends the NUL in a literal8. Dovecot answers the same."""
+    message = (b"Subject: raw\r\nContent-Type: application/octet-stream\r\n\r\nab\x00cd\r\n")
+
+    def scenario():
+        conn = login(server.port)
+        ok(conn, b"a1", b"CREATE Raw")
+        assert append(conn, b"Raw", message, b"~{%d}").startswith(b"ap OK [APPENDUID")
+        assert body(conn, b"Raw", 1) == message.replace(b"\x00", b"\x80")
+        assert conn.command(b"a2", b"FETCH 1 BINARY.PEEK[]")[0] == \
+            b"* 1 FETCH (BINARY[] ~{%d}\r\n" % len(message) + message + b")"
     await in_thread(scenario)
 
 
