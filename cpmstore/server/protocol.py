@@ -7,7 +7,10 @@ SELECT is never refused), hands lines to a command that asked for one (IDLE's
 DONE, an AUTHENTICATE response), switches to TLS on STARTTLS after throwing
 away whatever the client sent behind it, and applies back-pressure: a
 handler that writes a lot awaits ``drained()`` and so never outruns the
-socket. Everything IMAP-specific lives in ``session`` and ``commands``.
+socket; no new command starts while the socket is full; and reading stops
+while ``MAX_QUEUED_COMMANDS`` wait, so a client that pipelines without
+reading holds a bounded amount of server memory. Everything IMAP-specific
+lives in ``session`` and ``commands``.
 """
 
 from __future__ import annotations
@@ -26,6 +29,12 @@ from ..imap.framing import CommandBytes, Framer, LineTooLong, LiteralTooBig, Nee
 from .session import Session
 
 log = Logger()
+
+# Pipelined commands held before the server stops reading from the socket.
+# Flow control, not a limit a client ever hits: TCP makes the client wait.
+# One read may frame more (a 64 KiB read of NOOPs is some 6,000 commands),
+# so the queue is bounded by this plus one read.
+MAX_QUEUED_COMMANDS = 256
 
 
 class IMAPFactory(Factory):
@@ -55,6 +64,8 @@ class IMAPProtocol(Protocol, TimeoutMixin):
         self._line_waiter: defer.Deferred | None = None
         self._generation = 0  # bumped when buffered input must be forgotten
         self._paused = False
+        self._reading_paused = False
+        self._pumping = False
         self._drain_waiters: list[defer.Deferred] = []
         self.session: Session | None = None
 
@@ -105,28 +116,49 @@ class IMAPProtocol(Protocol, TimeoutMixin):
                 waiter.callback(_line_of(event))
                 continue
             self.queue.append(event)
-            self._pump()
+        if len(self.queue) >= MAX_QUEUED_COMMANDS and not self._reading_paused and not self.closed:
+            self._reading_paused = True
+            self.transport.pauseProducing()
+        self._pump()
+
+    def _next_event(self):
+        event = self.queue.popleft()
+        if self._reading_paused and len(self.queue) < MAX_QUEUED_COMMANDS // 2 and not self.closed:
+            self._reading_paused = False
+            self.transport.resumeProducing()
+        return event
 
     def read_line(self) -> defer.Deferred:
         """The next line the client sends (None if the connection closes)."""
         if self.queue:
-            return defer.succeed(_line_of(self.queue.popleft()))
+            return defer.succeed(_line_of(self._next_event()))
         self._line_waiter = defer.Deferred()
         return self._line_waiter
 
     def _pump(self) -> None:
-        while not self.busy and self.queue and not self.closed:
-            event = self.queue.popleft()
-            if isinstance(event, LineTooLong):
-                self.write(wire.tagged(event.tag or b"*", b"BAD", "Command line too long."))
-                continue
-            if isinstance(event, LiteralTooBig):
-                self._refuse_literal(event)
-                continue
-            self.busy = True
-            d = defer.Deferred.fromCoroutine(self.session.execute(event.raw))
-            d.addErrback(self._internal_error)
-            d.addBoth(self._done)
+        # A command that completes at once calls _done, and so _pump, from
+        # inside this loop: the flag turns that into one more turn of the
+        # loop instead of a recursion as deep as the pipeline.
+        if self._pumping:
+            return
+        self._pumping = True
+        try:
+            # While the socket is full (_paused) the client is not reading:
+            # answer nothing more until it does, so responses never pile up.
+            while not self.busy and self.queue and not self.closed and not self._paused:
+                event = self._next_event()
+                if isinstance(event, LineTooLong):
+                    self.write(wire.tagged(event.tag or b"*", b"BAD", "Command line too long."))
+                    continue
+                if isinstance(event, LiteralTooBig):
+                    self._refuse_literal(event)
+                    continue
+                self.busy = True
+                d = defer.Deferred.fromCoroutine(self.session.execute(event.raw))
+                d.addErrback(self._internal_error)
+                d.addBoth(self._done)
+        finally:
+            self._pumping = False
 
     def _refuse_literal(self, event: LiteralTooBig) -> None:
         limits = self.context.config.limits
@@ -143,7 +175,9 @@ class IMAPProtocol(Protocol, TimeoutMixin):
             self.write(wire.tagged(tag, b"BAD", text, b"TOOBIG"))
 
     def _internal_error(self, failure) -> None:
-        log.failure("command failed", failure)
+        session = self.session
+        log.failure("command failed: session={session} remote={remote}", failure,
+                    session=session.id, remote=session.remote, user=session.user or "-")
 
     def _done(self, _ignored) -> None:
         self.busy = False
@@ -168,6 +202,7 @@ class IMAPProtocol(Protocol, TimeoutMixin):
     def resumeProducing(self) -> None:
         self._paused = False
         self._release_drain_waiters()
+        self._pump()
 
     def stopProducing(self) -> None:
         self._paused = False
