@@ -119,6 +119,9 @@ def write_mailbox_file(path: str, info: MailboxFile) -> None:
         ensure_ascii=False,
     ).encode("utf-8")
     tmp = os.path.join(path, MAILBOX_FILE + ".tmp")
+    # Writes of one folder's file are serialized by the account's write
+    # lock, so a tmp file already there is what a crash left behind.
+    _unlink_quietly(tmp)
     _write_synced(tmp, data)
     os.rename(tmp, os.path.join(path, MAILBOX_FILE))
     fsync_dir(path)

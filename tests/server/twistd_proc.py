@@ -15,13 +15,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_twistd(tmp_path: Path, port: int) -> subprocess.Popen:
+def start_twistd(tmp_path: Path, port: int, extra_config: str = "",
+                 users: dict[str, str] | None = None) -> subprocess.Popen:
+    """twistd serving plaintext on ``port`` (``users``, by default user1 / pass);
+    ``extra_config`` is appended to its TOML (more ``[[listener]]`` tables, ``[tls]``)."""
     config = tmp_path / "server.toml"
-    users = tmp_path / "users"
-    users.write_text("user1:{PLAIN}pass\n")
+    users_file = tmp_path / "users"
+    users_file.write_text("".join(f"{name}:{{PLAIN}}{password}\n" for name, password in (users or {"user1": "pass"}).items()))
     config.write_text(
-        f'[server]\ndata_dir = "{tmp_path / "data"}"\nusers_file = "{users}"\n'
+        f'[server]\ndata_dir = "{tmp_path / "data"}"\nusers_file = "{users_file}"\n'
         f'[[listener]]\nendpoint = "tcp:{port}:interface=127.0.0.1"\ntls = "none"\nallow_plaintext_auth = true\n'
+        + extra_config
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", "from twisted.scripts.twistd import run; run()", "-n", "--pidfile=", "--logfile", str(tmp_path / "twistd.log"),

@@ -221,3 +221,21 @@ async def test_rebuild_never_reuses_expunged_top_uids(store, account, data_dir):
         assert check_index(user_dir) == []
     finally:
         await again.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_crash_leftover_mailbox_tmp_does_not_block_later_writes(store, account, data_dir):
+    """A SIGKILL between writing ``mailbox.tmp`` and renaming it leaves the
+    tmp file; the next write of the folder's file (here: an expunge of its
+    top UID, which records UIDNEXT) must replace it, not fail on it. Found
+    by the crash campaign (tests/reliability)."""
+    await account.create_mailbox("Chats")
+    await account.append("Chats", [(b"Subject: %d\r\n\r\nx\r\n" % i, (), None) for i in range(3)])
+    chats = await account.open_mailbox("Chats")
+    folder_dir = maildir.mailbox_dir(account.user_dir, chats.id)
+    with open(os.path.join(folder_dir, maildir.MAILBOX_FILE + ".tmp"), "wb") as f:
+        f.write(b'{"name": "half written')
+    await chats.store_flags([3], "+", ("\\Deleted",))
+    assert await chats.expunge() == [3]
+    assert maildir.read_mailbox_file(folder_dir).uid_next == 4
+    assert not os.path.exists(os.path.join(folder_dir, maildir.MAILBOX_FILE + ".tmp"))
