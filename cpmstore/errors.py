@@ -60,3 +60,10 @@ class ServerBug(IMAPError):
     """Internal error occurred. Refer to server log for more information."""
 
     code = b"SERVERBUG"
+
+
+class DiskFull(IMAPError):
+    """The disk (or the file system's quota) has no room for the change; nothing
+    of it was kept. RFC 5530 §3 OVERQUOTA, as Dovecot answers a full disk."""
+
+    code = b"OVERQUOTA"

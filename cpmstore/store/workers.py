@@ -9,13 +9,21 @@ mail: it runs the callables it is given.
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 from typing import Any, Callable, TypeVar
 
 from twisted.internet.defer import DeferredLock
 from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
+from ..errors import DiskFull
+
 T = TypeVar("T")
+log = Logger()
+
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
 class Workers:
@@ -27,8 +35,26 @@ class Workers:
         self.pool.start()
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` in a pool thread; the result (or exception) on the reactor thread."""
-        return await deferToThreadPool(self.reactor, self.pool, fn, *args)
+        """``fn(*args)`` in a pool thread; the result (or exception) on the reactor thread.
+
+        Every write of the store passes here, so this is where a full disk
+        becomes ``DiskFull`` (NO [OVERQUOTA]) for the client and an error in
+        the log for the operator; the store has already undone the change
+        (files removed, transaction rolled back). Other I/O errors go on as
+        they are and answer NO [SERVERBUG]."""
+        try:
+            return await deferToThreadPool(self.reactor, self.pool, fn, *args)
+        except OSError as e:
+            if e.errno not in _NO_SPACE:
+                raise
+            log.error("Disk full writing the store: {error}", error=str(e))
+            raise DiskFull("Not enough disk space.") from None
+        except sqlite3.OperationalError as e:
+            # SQLITE_FULL: the index could not grow (disk full, or its size cap).
+            if getattr(e, "sqlite_errorcode", None) != sqlite3.SQLITE_FULL and "full" not in str(e):
+                raise
+            log.error("Disk full writing an index: {error}", error=str(e))
+            raise DiskFull("Not enough disk space.") from None
 
     def stop(self) -> None:
         self.pool.stop()

@@ -371,7 +371,8 @@ class Campaign:
             _, source, uid, target = pending
             still = uid in actuals[source][0].messages
             arrived = len(actuals[target][0].messages) > len(self.model[target].messages)
-            assert still != arrived, f"MOVE of {source} UID {uid} to {target}: in both or in neither"
+            assert still != arrived, (f"MOVE of {source} UID {uid} to {target}: "
+                                      + ("in both" if still else "in neither"))
 
     def _check_qresync(self, client: Client, slot: str, before: Folder, actual: Folder,
                        modseqs: dict[int, int]) -> None:
