@@ -26,7 +26,7 @@ from ..cpm.kinds import KIND_ENTRY
 from ..auth.acl import ALL_RIGHTS, apply_deleteacl, apply_setacl, rights_of
 from ..auth.urlauth import new_key as new_urlauth_key
 from ..errors import IMAPError, InvalidMailboxName, MailboxExists, NoSuchMailbox
-from ..mime.analysis import analyze, normalize_line_endings
+from ..mime.analysis import Analysis, analyze, normalize_line_endings
 from ..mime.binary import stored_form
 from ..mime.preview import preview_text
 from . import maildir
@@ -133,25 +133,7 @@ class Account:
         return _NewFolders(self)
 
     def _create_in_tx(self, name: str, created: list[MailboxInfo], special_use: str | None = None) -> MailboxInfo:
-        """Create ``name`` and its missing parents inside the open transaction."""
-        info = None
-        for each in [*parents_of(name), name]:
-            info = self.index.mailbox(each)
-            if info is None:
-                uid_validity = self.index.new_uid_validity()
-                use = special_use if each == name else None
-                mailbox_id = self.index.insert_mailbox(each, uid_validity, self.index.next_modseqs(), use)
-                # A new folder starts with its parent's ACL, as in Dovecot, so
-                # that a shared tree stays shared as it grows (RFC 4314 §3 leaves it open).
-                parent = self.index.mailbox(each.rpartition("/")[0]) if "/" in each else None
-                if parent is not None:
-                    self.index.set_acl(mailbox_id, self.index.acl(parent.id))
-                # The directory before the commit: a crash leaves an empty
-                # directory without a row, which the next start removes.
-                maildir.make_mailbox_dir(self.user_dir, mailbox_id, maildir.MailboxFile(each, uid_validity, use))
-                info = self.index.mailbox_by_id(mailbox_id)
-                created.append(info)
-        return info
+        return create_in_tx(self.index, self.user_dir, name, created, special_use)
 
     async def delete_mailbox(self, name: str) -> None:
         name = normalize_name(name)
@@ -240,9 +222,11 @@ class Account:
         empty, with its children (and its UIDVALIDITY: its UIDs are not reused)."""
         uids = [row[0] for row in self.index.load_state(inbox.id)]
         moved_files: list[str] = []
+        staged: list[str] = []
         with self._new_folders() as created:
             target = self._create_in_tx(new, created)
-            moved = self._copy_in_tx(inbox.id, uids, target, True, moved_files) if uids else None
+            moved = self._copy_in_tx(inbox.id, uids, target, True, moved_files, staged) if uids else None
+        maildir.publish(staged)
         maildir.remove_files(moved_files)
         return _Renamed(created, [], moved)
 
@@ -495,15 +479,11 @@ class Account:
             with self.index.transaction():
                 info = self._info(name)
                 first_modseq = self.index.next_modseqs(len(prepared))
-                rows, uniques = [], []
                 saved = local_now()  # RFC 8514 SAVEDATE
-                for i, (data, flags, when, cache) in enumerate(prepared):
-                    uid = info.uid_next + i
-                    unique, filename = maildir.deliver(directory, uid, data)
-                    delivered.append(os.path.join(directory, "cur", filename))
-                    uniques.append(unique)
-                    rows.append(NewRow(uid, filename, flags_to_text(flags), first_modseq + i, len(data), when, cache, saved))
-                maildir.fsync_dir(os.path.join(directory, "cur"))
+                rows, uniques = deliver_rows(directory, [
+                    (info.uid_next + i, data, flags_to_text(flags), first_modseq + i, when, cache, saved)
+                    for i, (data, flags, when, cache) in enumerate(prepared)
+                ], delivered)
                 self.index.insert_messages(info.id, rows)
                 self.index.set_annotations(info.id, [(row.uid, owner, entry, value)
                                                      for row, given in zip(rows, annotations)
@@ -514,6 +494,7 @@ class Account:
             # All or none (RFC 3502 §6.3.11): nothing of a failed APPEND stays.
             maildir.remove_files(delivered)
             raise
+        maildir.publish(delivered)  # committed: a crash before this is finished at the next start
         added = _Added(info.id, info.uid_validity, [r.uid for r in rows], [r.modseq for r in rows],
                        uniques, [r.size for r in rows], uid_next)
         return added, [flags for _, flags, _, _ in prepared]
@@ -568,17 +549,23 @@ class Account:
 
     def _copy_sync(self, source_id: int, uids: list[int], target: str, move: bool) -> _Moved:
         removed_files: list[str] = []
+        staged: list[str] = []
         with self.index.transaction():
-            moved = self._copy_in_tx(source_id, uids, self._info(target), move, removed_files)
+            moved = self._copy_in_tx(source_id, uids, self._info(target), move, removed_files, staged)
+        maildir.publish(staged)
         maildir.remove_files(removed_files)
         if move:
             self._record_uid_next(source_id, moved.source_uids)
         return moved
 
-    def _copy_in_tx(self, source_id: int, uids: list[int], target: MailboxInfo, move: bool, removed_files: list[str]) -> _Moved:
-        """Link ``uids`` (present ones, ascending) into ``target`` and add their
-        rows; for a move also remove them from the source (files listed in
-        ``removed_files`` for after the commit)."""
+    def _copy_in_tx(self, source_id: int, uids: list[int], target: MailboxInfo, move: bool, removed_files: list[str],
+                    staged: list[str]) -> _Moved:
+        """Link ``uids`` (present ones, ascending) into ``target``'s ``tmp/``
+        (listed in ``staged``, to ``maildir.publish`` after the commit) and add
+        their rows; for a move also remove them from the source (files listed
+        in ``removed_files`` for after the commit). A crash before the commit
+        leaves only ``tmp/`` files, dropped at the next start: a MOVE is whole
+        or not at all (RFC 6851 §3.3)."""
         filenames = self.index.filenames(source_id, uids)
         uids = [uid for uid in uids if uid in filenames]
         source_dir = maildir.mailbox_dir(self.user_dir, source_id)
@@ -592,11 +579,11 @@ class Account:
                 unique, filename = maildir.link(
                     os.path.join(source_dir, "cur", filenames[uid]), target_dir, target.uid_next + i, size
                 )
-                linked.append(os.path.join(target_dir, "cur", filename))
+                linked.append(os.path.join(target_dir, "tmp", filename))
                 copies.append((uid, target.uid_next + i, filename, first_modseq + i))
                 uniques.append(unique)
                 sizes.append(size)
-            maildir.fsync_dir(os.path.join(target_dir, "cur"))
+            maildir.fsync_dir(os.path.join(target_dir, "tmp"))
             self.index.copy_rows(source_id, target.id, copies, local_now())
             uid_next = target.uid_next + len(copies)
             self.index.set_counters(target.id, uid_next, first_modseq + len(copies) - 1 if copies else None)
@@ -608,6 +595,7 @@ class Account:
         except BaseException:
             maildir.remove_files(linked)
             raise
+        staged.extend(linked)
         if move:
             removed_files.extend(os.path.join(source_dir, "cur", filenames[uid]) for uid in uids)
         added = _Added(target.id, target.uid_validity, [c[1] for c in copies], [c[3] for c in copies],
@@ -801,6 +789,49 @@ class Account:
 
     async def expunged_since(self, mailbox: Mailbox, modseq: int) -> list[int]:
         return await self.queue.run(self.index.expunged_since, mailbox.id, modseq)
+
+
+def create_in_tx(index: Index, user_dir: str, name: str, created: list[MailboxInfo],
+                 special_use: str | None = None) -> MailboxInfo:
+    """Create folder ``name`` and its missing parents inside the open
+    transaction (directories included); each new one is appended to ``created``."""
+    info = None
+    for each in [*parents_of(name), name]:
+        info = index.mailbox(each)
+        if info is None:
+            uid_validity = index.new_uid_validity()
+            use = special_use if each == name else None
+            mailbox_id = index.insert_mailbox(each, uid_validity, index.next_modseqs(), use)
+            # A new folder starts with its parent's ACL, as in Dovecot, so
+            # that a shared tree stays shared as it grows (RFC 4314 §3 leaves it open).
+            parent = index.mailbox(each.rpartition("/")[0]) if "/" in each else None
+            if parent is not None:
+                index.set_acl(mailbox_id, index.acl(parent.id))
+            # The directory before the commit: a crash leaves an empty
+            # directory without a row, which the next start removes.
+            maildir.make_mailbox_dir(user_dir, mailbox_id, maildir.MailboxFile(each, uid_validity, use))
+            info = index.mailbox_by_id(mailbox_id)
+            created.append(info)
+    return info
+
+
+def deliver_rows(directory: str, messages: list[tuple[int, bytes, str, int, datetime, Analysis, datetime | None]],
+                 delivered: list[str]) -> tuple[list[NewRow], list[int]]:
+    """Stage (uid, bytes, flags text, modseq, INTERNALDATE, analysis, SAVEDATE)
+    each into the folder at ``directory`` (``tmp/``, fsync; ``tmp/`` fsynced
+    once at the end) and return their index rows and uniques, for the caller
+    to insert in its open transaction. Each staged path is added to
+    ``delivered`` as soon as it exists: the caller removes them all if its
+    transaction fails, and ``maildir.publish``es them once it committed."""
+    rows: list[NewRow] = []
+    uniques: list[int] = []
+    for uid, data, flags, modseq, when, cache, saved in messages:
+        unique, filename = maildir.deliver(directory, uid, data)
+        delivered.append(os.path.join(directory, "tmp", filename))
+        uniques.append(unique)
+        rows.append(NewRow(uid, filename, flags, modseq, len(data), when, cache, saved))
+    maildir.fsync_dir(os.path.join(directory, "tmp"))
+    return rows, uniques
 
 
 class _NewFolders:

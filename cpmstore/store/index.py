@@ -96,8 +96,28 @@ class Index:
         last = self._one("UPDATE modseq SET value = value + ? WHERE id = 1 RETURNING value", (count,))[0]
         return last - count + 1
 
+    def modseq_counter(self) -> int:
+        """The last MODSEQ handed out (the next change gets a higher one)."""
+        return self._one("SELECT value FROM modseq WHERE id = 1")[0]
+
     def set_modseq_floor(self, value: int) -> None:
         self.connection.execute("UPDATE modseq SET value = max(value, ?) WHERE id = 1", (value,))
+
+    def renumber_modseqs(self, floor: int) -> None:
+        """Give every message a new MODSEQ above ``floor`` (and every folder
+        its HIGHESTMODSEQ), in UID order: after a restore from an older copy,
+        no client's cached state may look current (RFC 7162 §3.1.2)."""
+        self.set_modseq_floor(floor)
+        start = self.modseq_counter()
+        self.connection.execute(
+            "UPDATE messages SET modseq = ? + ranked.n FROM (SELECT rowid AS id, ROW_NUMBER() OVER"
+            " (ORDER BY mailbox_id, uid) AS n FROM messages) AS ranked WHERE messages.rowid = ranked.id",
+            (start,))
+        count = self._one("SELECT COUNT(*) FROM messages")[0]
+        self.connection.execute("UPDATE modseq SET value = ? WHERE id = 1", (start + count + 1,))
+        self.connection.execute(
+            "UPDATE mailboxes SET highest_modseq = max(?, coalesce((SELECT MAX(modseq) FROM messages"
+            " WHERE messages.mailbox_id = mailboxes.id), 0))", (start + count + 1,))
 
     def new_uid_validity(self) -> int:
         """Time-based, and above every UIDVALIDITY this user ever had, so a
@@ -166,6 +186,24 @@ class Index:
                 "UPDATE mailboxes SET highest_modseq = max(highest_modseq, ?) WHERE id = ?",
                 (highest_modseq, mailbox_id),
             )
+
+    def set_identity(self, mailbox_id: int, uid_validity: int, uid_next: int, highest_modseq: int) -> None:
+        """Give an empty folder the UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ it
+        had on another server (a migration), forgetting its own expunge
+        history: UIDs of the old UIDVALIDITY mean nothing under the new one."""
+        self.connection.execute(
+            "UPDATE mailboxes SET uid_validity = ?, uid_next = ?, highest_modseq = ? WHERE id = ?",
+            (uid_validity, uid_next, highest_modseq, mailbox_id),
+        )
+        self.connection.execute("DELETE FROM expunged WHERE mailbox_id = ?", (mailbox_id,))
+
+    def record_expunged(self, mailbox_id: int, rows: list[tuple[int, int]]) -> None:
+        """Remember (uid, modseq) each as expunged, with no message row to remove
+        (UIDs that were gone before a migration), for VANISHED (EARLIER)."""
+        self.connection.executemany(
+            "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)",
+            [(mailbox_id, uid, modseq) for uid, modseq in rows],
+        )
 
     # -- subscriptions -------------------------------------------------------
     def subscriptions(self) -> list[str]:

@@ -1,8 +1,12 @@
 """Message files in Maildir directories (DESIGN §4).
 
-Owns the files under ``<user>/mail/<mailbox id>/``: crash-safe delivery
-(``tmp/`` -> fsync -> rename into ``cur/`` -> fsync the directory), hard-link
-copies, the ``mailbox`` file that names a folder for rebuilding, and moving a
+Owns the files under ``<user>/mail/<mailbox id>/``: crash-safe delivery in
+two phases around the index commit (``stage``: write into ``tmp/`` and fsync
+file and directory, or hard-link there; the caller commits its index rows;
+``publish``: rename into ``cur/`` and fsync it), so that a file in ``cur/``
+always has a committed row, and after a crash a ``tmp/`` file is finished
+(its row committed) or dropped (not). Also the ``mailbox`` file that names a
+folder for rebuilding, and moving a
 deleted folder's directory out of the way before removing it. Message files are
 immutable once delivered and named ``<uid>.<unique>,S=<size>``. It never opens
 the index and never sees a folder's name as a path: directories are mailbox ids.
@@ -138,35 +142,46 @@ def read_mailbox_file(path: str) -> MailboxFile | None:
 
 
 def deliver(path: str, uid: int, data: bytes) -> tuple[int, str]:
-    """Write ``data`` as message ``uid`` of the folder at ``path``; returns
-    (unique, file name). The caller fsyncs ``cur/`` once for a whole batch."""
+    """Stage ``data`` as message ``uid`` of the folder at ``path``: written to
+    ``tmp/`` and fsynced; returns (unique, file name). The caller fsyncs
+    ``tmp/`` once for a batch (``fsync_dir``), commits, then ``publish``es."""
     unique = new_unique()
     filename = canonical_name(uid, unique, len(data))
     tmp = os.path.join(path, "tmp", filename)
     try:
         _write_synced(tmp, data)
-        os.rename(tmp, os.path.join(path, "cur", filename))
     except BaseException:
         _unlink_quietly(tmp)
         raise
     return unique, filename
 
 
+def publish(staged: list[str]) -> None:
+    """Move staged files (``.../tmp/<name>`` paths) into their folder's
+    ``cur/``, once their rows are committed, and fsync each ``cur/``."""
+    folders = set()
+    for tmp in staged:
+        folder = os.path.dirname(os.path.dirname(tmp))
+        os.rename(tmp, os.path.join(folder, "cur", os.path.basename(tmp)))
+        folders.add(folder)
+    for folder in folders:
+        fsync_dir(os.path.join(folder, "cur"))
+
+
 def link(source: str, path: str, uid: int, size: int) -> tuple[int, str]:
-    """Hard-link the message file ``source`` as message ``uid`` into the folder
-    at ``path`` (a synced byte copy where linking is impossible)."""
+    """Stage the message file ``source`` as message ``uid`` of the folder at
+    ``path``: hard-linked into its ``tmp/`` (a synced byte copy where linking
+    is impossible), to be ``publish``ed after the commit, like ``deliver``."""
     unique = new_unique()
     filename = canonical_name(uid, unique, size)
-    target = os.path.join(path, "cur", filename)
+    tmp = os.path.join(path, "tmp", filename)
     try:
-        os.link(source, target)
+        os.link(source, tmp)
     except OSError:
-        tmp = os.path.join(path, "tmp", filename)
         try:
             shutil.copyfile(source, tmp)
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
-            os.rename(tmp, target)
         except BaseException:
             _unlink_quietly(tmp)
             raise

@@ -1,8 +1,9 @@
 """Index recovery, checking and rebuilding from the files (DESIGN §4).
 
 Owns what makes the index and the Maildir files agree again: at every start
-(``open_index``: finish interrupted deletes, remove ``tmp/`` leftovers, adopt
-delivered files whose commit never happened, drop rows whose file is gone),
+(``open_index``: finish interrupted deletes, publish staged ``tmp/`` files
+whose rows committed and drop the others, adopt files in ``cur/`` the index
+does not know, drop rows whose file is gone),
 and for the admin with the server stopped (``check_index``, ``rebuild_index``).
 The files are the truth for which messages exist; the index for flags and
 MODSEQ. Nothing acknowledged is ever dropped: an unknown file is adopted,
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
+import sqlite3
 import time
 from datetime import datetime
 
@@ -22,6 +25,7 @@ from twisted.logger import Logger
 
 from ..mime.analysis import analyze
 from . import maildir
+from .backup import backup_path, usable_copy
 from .index import Index, NewRow
 from .interfaces import MailboxInfo
 from .names import INBOX, flags_to_text
@@ -35,14 +39,23 @@ def index_path(user_dir: str) -> str:
 
 
 def open_index(user_dir: str) -> Index:
-    """The user's index, recovered after a crash, INBOX present."""
+    """The user's index, recovered after a crash, INBOX present. A missing
+    index (with folders on disk) or one SQLite cannot read is rebuilt,
+    from its backup when there is one."""
     os.makedirs(maildir.mail_root(user_dir), exist_ok=True)
     path = index_path(user_dir)
     if not os.path.exists(path) and _mailbox_dirs(user_dir):
-        log.warn("Index of {user_dir} missing with folders present: rebuilding", user_dir=user_dir)
-        log.info("{summary}", summary=rebuild_index(user_dir))
-    index = Index(path)
-    recover(user_dir, index)
+        log.error("Index of {user_dir} missing with folders present: rebuilding", user_dir=user_dir)
+        log.warn("{summary}", summary=rebuild_index(user_dir))
+    try:
+        index = Index(path)
+        recover(user_dir, index)
+    except sqlite3.DatabaseError as e:
+        # Truncated or overwritten: SQLite says "malformed" or "not a database".
+        log.error("Index of {user_dir} is damaged ({error}): rebuilding", user_dir=user_dir, error=str(e))
+        log.warn("{summary}", summary=rebuild_index(user_dir))
+        index = Index(path)
+        recover(user_dir, index)
     if index.mailbox(INBOX) is None:
         with index.transaction():
             uid_validity = index.new_uid_validity()
@@ -83,10 +96,19 @@ def _recover_mailbox(user_dir: str, index: Index, info: MailboxInfo) -> None:
                                                             info.uid_next):
         # Missing, or a RENAME committed before its file was rewritten.
         maildir.make_mailbox_dir(user_dir, info.id, described)
-    for leftover in os.listdir(os.path.join(path, "tmp")):
-        log.info("Removing unfinished delivery {name}", name=leftover)
-        maildir.remove_files([os.path.join(path, "tmp", leftover)])
     rows = {filename: uid for uid, _, _, filename in index.load_state(info.id)}
+    # A staged file whose row committed is published (the commit is what was
+    # acknowledged); one whose row never committed is dropped, so that an
+    # unacknowledged APPEND, COPY or MOVE leaves nothing (maildir.publish).
+    finished, unfinished = [], []
+    for leftover in os.listdir(os.path.join(path, "tmp")):
+        (finished if leftover in rows else unfinished).append(os.path.join(path, "tmp", leftover))
+    if finished:
+        log.info("Finishing {count} committed deliveries into {name}", count=len(finished), name=info.name)
+        maildir.publish(finished)
+    if unfinished:
+        log.info("Dropping {count} deliveries that never committed in {name}", count=len(unfinished), name=info.name)
+        maildir.remove_files(unfinished)
     on_disk = set(os.listdir(os.path.join(path, "cur")))
     missing = sorted(uid for filename, uid in rows.items() if filename not in on_disk)
     orphans = [os.path.join("cur", f) for f in on_disk if f not in rows]
@@ -194,21 +216,44 @@ def check_index(user_dir: str) -> list[str]:
 
 
 def rebuild_index(user_dir: str) -> str:
-    """A new index from the ``mailbox`` files and the message files.
+    """A new index that agrees with the files.
 
-    Keeps folder ids, names, UIDVALIDITY and UIDs (file names); sizes and the
-    cached columns are recomputed; flags come from a Maildir ``:2,`` suffix if
-    any. MODSEQ restarts from a microsecond clock, far above any count of
-    changes the lost index could have reached, so that no client's cached
-    HIGHESTMODSEQ lies above the new values (RFC 7162 §3.1.2). Subscriptions,
-    ACLs and metadata are not in the files and are lost. A previous index is
-    kept beside as ``index.sqlite3.old-<time>``.
+    Its starting point is the first readable of: the index itself (moved
+    aside first, so a half-readable one is never written to), and its backup
+    (``backup.write_backup``). That copy is reconciled with the files as at
+    a start after a crash (``recover``: files it lacks are adopted, rows
+    whose file is gone are expunged), so flags, ACLs, METADATA, annotations,
+    subscriptions and URLAUTH keys come back as of the copy. Every message
+    then gets a new MODSEQ above a microsecond clock, so that no client's
+    cached state looks current and each device resynchronizes its flags
+    (RFC 7162 §3.1.2): what changed after the copy is lost, never hidden.
+
+    With no readable copy it is built from the ``mailbox`` files and the
+    message files alone: folder ids, names, UIDVALIDITY and UIDs (file
+    names) are kept, sizes and cached columns recomputed, flags taken from a
+    Maildir ``:2,`` suffix if any; subscriptions, ACLs and metadata are lost.
+    A previous index is kept beside as ``index.sqlite3.old-<time>``.
     """
     path = index_path(user_dir)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(path + suffix):
             os.rename(path + suffix, f"{path}.old-{stamp}{suffix}")
+    for source, what in ((f"{path}.old-{stamp}", "the damaged index's readable content"),
+                         (backup_path(path), "its backup")):
+        if _restore(source, path):
+            index = Index(path)
+            try:
+                with index.transaction():
+                    _align_with_files(user_dir, index)
+                recover(user_dir, index)
+                with index.transaction():
+                    index.renumber_modseqs(time.time_ns() // 1000)
+                folders = len(index.mailboxes())
+                messages = index.connection.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+            finally:
+                index.close()
+            return f"rebuilt {path} from {what} and the files: {folders} folders, {messages} messages"
     index = Index(path)
     folders = messages = 0
     try:
@@ -220,6 +265,52 @@ def rebuild_index(user_dir: str) -> str:
     finally:
         index.close()
     return f"rebuilt {path}: {folders} folders, {messages} messages"
+
+
+def _align_with_files(user_dir: str, index: Index) -> None:
+    """Folder changes made after an older copy was taken, as the files show
+    them: a folder whose directory is gone was deleted, a ``mailbox`` file
+    naming another name was renamed, a directory the copy lacks was created
+    (and is rebuilt from its files)."""
+    on_disk = set(_mailbox_dirs(user_dir))
+    for info in index.mailboxes():
+        if info.id not in on_disk:
+            log.warn("Folder {name} has no directory: deleted after the copy", name=info.name)
+            index.delete_mailbox(info.id)
+            continue
+        described = maildir.read_mailbox_file(maildir.mailbox_dir(user_dir, info.id))
+        if described is not None and described.name != info.name and index.mailbox(described.name) is None:
+            log.warn("Folder {old} is {new} in its files: renamed after the copy", old=info.name, new=described.name)
+            index.rename_mailbox(info.id, described.name)
+    known = {info.id for info in index.mailboxes()}
+    for mailbox_id in sorted(on_disk - known):
+        log.warn("Directory {id} has no folder in the copy: created after it, rebuilt", id=mailbox_id)
+        _rebuild_mailbox(user_dir, index, mailbox_id)
+
+
+def _restore(source: str, path: str) -> bool:
+    """Copy ``source`` (an index file, with its ``-wal`` if any) to ``path``
+    when SQLite reads it whole; False otherwise."""
+    if not os.path.isfile(source):
+        return False
+    staging = path + ".restore"
+    for suffix in ("", "-wal"):
+        if os.path.exists(source + suffix):
+            shutil.copyfile(source + suffix, staging + suffix)
+    if not usable_copy(staging):
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(staging + suffix):
+                os.unlink(staging + suffix)
+        return False
+    # Folds the copied -wal into the file, so nothing is left beside it.
+    conn = sqlite3.connect(staging, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        conn.close()
+    os.rename(staging, path)
+    maildir.fsync_dir(os.path.dirname(path))
+    return True
 
 
 def _rebuild_mailbox(user_dir: str, index: Index, mailbox_id: int) -> int:

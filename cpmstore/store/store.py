@@ -77,6 +77,10 @@ class MaildirStore:
         """The user's store if this process has it open already, else None."""
         return self._accounts.get(username)
 
+    def loaded_accounts(self) -> list[Account]:
+        """Every user's store this process has open."""
+        return list(self._accounts.values())
+
     async def usernames(self) -> list[str]:
         """Every user with a store on disk, open in this process or not, sorted."""
         return await self.workers.run(self._usernames_sync)

@@ -239,3 +239,35 @@ async def test_crash_leftover_mailbox_tmp_does_not_block_later_writes(store, acc
     assert await chats.expunge() == [3]
     assert maildir.read_mailbox_file(folder_dir).uid_next == 4
     assert not os.path.exists(os.path.join(folder_dir, maildir.MAILBOX_FILE + ".tmp"))
+
+
+@pytest_twisted.ensureDeferred
+async def test_staged_files_are_finished_if_committed_and_dropped_if_not(store, account, data_dir):
+    """Delivery stages files in ``tmp/`` before the index commit and moves them
+    into ``cur/`` after it. A crash after the commit leaves a staged file the
+    next start publishes (the APPEND was acknowledged); a crash before it
+    leaves one the next start drops (nothing was acknowledged: a MOVE or a
+    MULTIAPPEND is whole or not at all)."""
+    await account.create_mailbox("Chats")
+    await account.append("Chats", [(message(n), (), None) for n in (1, 2)])
+    chats = await account.open_mailbox("Chats")
+    folder_dir = maildir.mailbox_dir(account.user_dir, chats.id)
+    committed = os.path.basename(chats.path(2))
+    body = await chats.read(2)
+    user_dir = account.user_dir
+    await store.close()
+    # Committed, not yet published:
+    os.rename(os.path.join(folder_dir, "cur", committed), os.path.join(folder_dir, "tmp", committed))
+    # Staged, never committed (a COPY's link, UID 3 of a transaction that failed):
+    with open(os.path.join(folder_dir, "tmp", maildir.canonical_name(3, maildir.new_unique(), 9)), "wb") as f:
+        f.write(b"x: y\r\n\r\nz")
+    again = MaildirStore(data_dir)
+    try:
+        alice = await again.account("alice")
+        chats = await alice.open_mailbox("Chats")
+        assert list(chats.uids) == [1, 2]
+        assert await chats.read(2) == body
+        assert os.listdir(os.path.join(folder_dir, "tmp")) == []
+        assert check_index(user_dir) == []
+    finally:
+        await again.close()
