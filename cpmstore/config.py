@@ -29,9 +29,13 @@ __all__ = [
     "CpmConfig",
     "LimitsConfig",
     "ListenerConfig",
+    "LOG_FORMATS",
+    "LoggingConfig",
+    "MetricsConfig",
     "ServerConfig",
     "TLSConfig",
     "TLS_MODES",
+    "DEFAULT_CONTROL_SOCKET",
     "DEFAULT_DATA_DIR",
     "DEFAULT_ENDPOINT",
     "default_config",
@@ -41,8 +45,10 @@ __all__ = [
 ]
 
 TLS_MODES = ("none", "starttls", "implicit")
+LOG_FORMATS = ("text", "json")
 DEFAULT_DATA_DIR = "./cpmstore-data"
 DEFAULT_ENDPOINT = "tcp:1143:interface=127.0.0.1"
+DEFAULT_CONTROL_SOCKET = "<data_dir>/control.sock"
 
 
 class ConfigError(Exception):
@@ -64,6 +70,18 @@ class ServerConfig:
     # functions) that may log in for another user with SASL PLAIN's authzid
     # (RFC 4616 §2). A TOML array; kept as a tuple so the config stays frozen.
     proxy_users: tuple[str, ...] = ()
+    # The local control socket of cpmstore-admin (who, kick, changes to a
+    # running server's store). DEFAULT_CONTROL_SOCKET means
+    # "<data_dir>/control.sock", resolved by the loader; "" disables it.
+    control_socket: str = DEFAULT_CONTROL_SOCKET
+    # How often each changed user's index is copied to index.sqlite3.backup,
+    # from which a lost or damaged index is restored; a duration like
+    # [cpm] expunge_deleted_after; "" or "0" never (only at stop).
+    index_backup_interval: str = "15m"
+
+    @property
+    def index_backup_interval_seconds(self) -> int:
+        return parse_duration(self.index_backup_interval, "server.index_backup_interval")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +98,10 @@ class TLSConfig:
     certificate: str
     # Empty means the key is in the certificate file (one PEM with both).
     private_key: str = ""
+    # Off unless asked for: a configured certificate that is missing is
+    # usually a deployment mistake, and a self-signed stand-in would have
+    # every client ask its user to trust an unknown certificate.
+    generate_self_signed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +112,16 @@ class LimitsConfig:
     max_connections: int = 1000
     max_connections_per_user: int = 50
     login_failure_delay: float = 2.0
+    # Against password guessing (auth.ratelimit): this many failed logins
+    # from one address (an IPv6 /64) within the window, a duration like
+    # "5m", and its next logins are refused unchecked until failures age
+    # out; 0 (or a window of "0") is no limit.
+    max_login_failures_per_ip: int = 10
+    login_failure_window: str = "5m"
     idle_timeout: int = 1800
+    # Seconds a connection may stay unauthenticated, busy or not: a client
+    # dribbling bytes (slow loris) cannot hold a connection slot; 0 is no limit.
+    login_timeout: int = 60
     max_sequence_ranges: int = 100000
     max_append_messages: int = 1000
     max_metadata_value_bytes: int = 65536
@@ -98,6 +129,10 @@ class LimitsConfig:
     # Per-user quota (RFC 9208), over all of a user's folders; 0 is none.
     quota_storage_bytes: int = 0
     quota_messages: int = 0
+
+    @property
+    def login_failure_window_seconds(self) -> int:
+        return parse_duration(self.login_failure_window, "limits.login_failure_window")
 
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -133,12 +168,42 @@ class CpmConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    # A strports description for the Prometheus endpoint (GET /metrics), or
+    # "" for none. Off by default: it tells whoever reaches it who is using
+    # the store and how much they keep.
+    endpoint: str = ""
+    # Users' store sizes are read at a scrape at most this often ("" or "0":
+    # at every scrape); a duration like [cpm] expunge_deleted_after.
+    store_size_interval: str = "60s"
+    # Only the largest this many users get a series of their own (label
+    # cardinality stays bounded); the totals cover everyone.
+    store_size_users: int = 100
+
+    @property
+    def store_size_interval_seconds(self) -> int:
+        return parse_duration(self.store_size_interval, "metrics.store_size_interval")
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingConfig:
+    # "text": twistd's usual lines; "json": one JSON object a line with the
+    # structured fields (user, session, remote, command, result, duration).
+    format: str = "text"
+    # A file to append the log to; "" is twistd's own log target for "text"
+    # and standard output for "json".
+    file: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig
     listeners: tuple[ListenerConfig, ...]
     tls: TLSConfig | None
     limits: LimitsConfig
     cpm: CpmConfig = CpmConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    logging: LoggingConfig = LoggingConfig()
 
 
 # The embedded default listener: plaintext, but only reachable from this
@@ -232,7 +297,7 @@ def _tls(table: object) -> TLSConfig:
     return TLSConfig(**values)
 
 
-_SECTIONS = ("server", "listener", "tls", "limits", "cpm")
+_SECTIONS = ("server", "listener", "tls", "limits", "cpm", "metrics", "logging")
 
 
 def _from_document(document: dict[str, Any], *, embedded: bool = False) -> Config:
@@ -252,11 +317,14 @@ def _from_document(document: dict[str, Any], *, embedded: bool = False) -> Confi
     tls = _tls(document["tls"]) if "tls" in document else None
     limits = LimitsConfig(**_section(LimitsConfig, document.get("limits", {}), "limits"))
     cpm = CpmConfig(**_section(CpmConfig, document.get("cpm", {}), "cpm"))
-    return _build(ServerConfig(**server_values), listeners, tls, limits, cpm)
+    metrics = MetricsConfig(**_section(MetricsConfig, document.get("metrics", {}), "metrics"))
+    logging = LoggingConfig(**_section(LoggingConfig, document.get("logging", {}), "logging"))
+    return _build(ServerConfig(**server_values), listeners, tls, limits, cpm, metrics, logging)
 
 
 def _build(server: ServerConfig, listeners: Sequence[ListenerConfig],
-           tls: TLSConfig | None, limits: LimitsConfig, cpm: CpmConfig = CpmConfig()) -> Config:
+           tls: TLSConfig | None, limits: LimitsConfig, cpm: CpmConfig = CpmConfig(),
+           metrics: MetricsConfig = MetricsConfig(), logging: LoggingConfig = LoggingConfig()) -> Config:
     if not server.data_dir:
         raise ConfigError("server.data_dir: must not be empty")
     prefix = server.other_users_prefix
@@ -264,6 +332,8 @@ def _build(server: ServerConfig, listeners: Sequence[ListenerConfig],
         raise ConfigError(f"server.other_users_prefix: must be a non-empty name without '/', not INBOX, got {prefix!r}")
     if not server.users_file:
         server = dataclasses.replace(server, users_file=os.path.join(server.data_dir, "passwd"))
+    if server.control_socket == DEFAULT_CONTROL_SOCKET:
+        server = dataclasses.replace(server, control_socket=os.path.join(server.data_dir, "control.sock"))
     # make_config hands keys over unchecked; a file's array was checked already.
     server = dataclasses.replace(server, proxy_users=_string_array("server.proxy_users", server.proxy_users))
     for i, listener in enumerate(listeners):
@@ -274,8 +344,13 @@ def _build(server: ServerConfig, listeners: Sequence[ListenerConfig],
     if tls is not None and not tls.private_key:
         tls = dataclasses.replace(tls, private_key=tls.certificate)
     parse_duration(cpm.expunge_deleted_after, "cpm.expunge_deleted_after")  # a bad one stops the start
+    parse_duration(server.index_backup_interval, "server.index_backup_interval")
     cpm = dataclasses.replace(cpm, system_folders=_folder_names("cpm.system_folders", cpm.system_folders))
-    return Config(server, tuple(listeners), tls, limits, cpm)
+    parse_duration(metrics.store_size_interval, "metrics.store_size_interval")
+    parse_duration(limits.login_failure_window, "limits.login_failure_window")
+    if logging.format not in LOG_FORMATS:
+        raise ConfigError(f"logging.format: expected one of {', '.join(LOG_FORMATS)}, got {logging.format!r}")
+    return Config(server, tuple(listeners), tls, limits, cpm, metrics, logging)
 
 
 def load_config(path: str | os.PathLike[str] | None) -> Config:
@@ -307,6 +382,8 @@ def make_config(data_dir: str | os.PathLike[str], *,
                 tls: TLSConfig | None = None,
                 limits: LimitsConfig | None = None,
                 cpm: CpmConfig | None = None,
+                metrics: MetricsConfig | None = None,
+                logging: LoggingConfig | None = None,
                 **server: Any) -> Config:
     """Build a Config in code (tests, tools), with the same checks as a file.
 
@@ -317,4 +394,5 @@ def make_config(data_dir: str | os.PathLike[str], *,
     if listeners is None:
         listeners = (ListenerConfig("tcp:0:interface=127.0.0.1", "none", allow_plaintext_auth=True),)
     return _build(ServerConfig(data_dir=os.fspath(data_dir), **server), listeners, tls,
-                  limits if limits is not None else LimitsConfig(), cpm if cpm is not None else CpmConfig())
+                  limits if limits is not None else LimitsConfig(), cpm if cpm is not None else CpmConfig(),
+                  metrics or MetricsConfig(), logging or LoggingConfig())

@@ -2,8 +2,9 @@
 
 This module owns assembling a running server from a ``Config``: the store
 over ``server.data_dir``, the cred portal over ``server.users_file``, the
-first-run ``demo`` user, the TLS options built from ``[tls]`` (TLS 1.2 or
-later), and one strports listener per ``[[listener]]``, wrapped in TLS for
+first-run ``demo`` user, the TLS settings built from ``[tls]`` (cpmstore.tls:
+a self-signed certificate on a first run if allowed, reloaded on SIGHUP under
+twistd), and one strports listener per ``[[listener]]``, wrapped in TLS for
 ``tls = "implicit"``. It never speaks IMAP (``server.protocol`` does) and
 never reads message data.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -23,14 +25,17 @@ from twisted.application import strports
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.interfaces import IListeningPort, IStreamServerEndpoint
-from twisted.logger import Logger, LoggingFile
+from twisted.logger import ILogObserver, Logger, LoggingFile
+from twisted.python.components import Componentized
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from .auth.passwd import PasswdFile
 from .auth.portal import build_portal
-from .config import Config, ConfigError, TLSConfig
+from .config import Config, ConfigError
 from .server.context import ServerContext
+from .server.logs import make_observer
+from .tls import ServerTLS, ensure_certificate, load_tls_options
 
 __all__ = [
     "CPMStoreService",
@@ -44,55 +49,6 @@ __all__ = [
 log = Logger()
 
 DEMO_USER = "demo"
-
-
-def _read(path: str, key: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as e:
-        raise ConfigError(f"{key}: cannot read {path}: {e.strerror or e}") from None
-
-
-def load_tls_options(tls: TLSConfig):
-    """CertificateOptions for the PEM files of ``[tls]``, TLS 1.2 minimum.
-
-    The certificate file may hold a chain (leaf first, then intermediates),
-    which is sent to clients whole, and may hold the key too. ConfigError
-    when a file cannot be read or parsed, or the key does not belong to the
-    certificate.
-    """
-    from cryptography import x509
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-    from OpenSSL import SSL
-    from twisted.internet.ssl import CertificateOptions, TLSVersion
-
-    cert_pem = _read(tls.certificate, "tls.certificate")
-    key_pem = _read(tls.private_key, "tls.private_key")
-    try:
-        chain = x509.load_pem_x509_certificates(cert_pem)
-    except ValueError as e:
-        raise ConfigError(f"tls.certificate: no PEM certificate in {tls.certificate}: {e}") from None
-    try:
-        key = load_pem_private_key(key_pem, password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as e:
-        raise ConfigError(f"tls.private_key: no usable unencrypted PEM key in {tls.private_key}: {e}") from None
-    # cryptography objects, not pyOpenSSL's X509/PKey (deprecated there);
-    # Twisted hands them to pyOpenSSL as they are.
-    options = CertificateOptions(
-        privateKey=key,
-        certificate=chain[0],
-        extraCertChain=chain[1:],
-        raiseMinimumTo=TLSVersion.TLSv1_2,
-    )
-    try:
-        # Builds the OpenSSL context now, so a key that does not match the
-        # certificate stops the start instead of failing every handshake.
-        options.getContext()
-    except SSL.Error as e:
-        raise ConfigError(f"tls.private_key: does not match tls.certificate: {e}") from None
-    return options
 
 
 def ensure_demo_user(users_file: str) -> str | None:
@@ -143,13 +99,42 @@ class CPMStoreService(MultiService):
     """The whole server: one listener service per ``[[listener]]``.
 
     Stopping it stops listening, closes the open connections, then closes
-    the store, in that order.
+    the store and releases ``<data_dir>/server.lock``, in that order.
     """
 
-    def __init__(self, context: ServerContext) -> None:
+    def __init__(self, context: ServerContext, reload_on_sighup: bool = False) -> None:
         super().__init__()
         self.context = context
         self.endpoints: list[_ListeningEndpoint] = []
+        self.reload_on_sighup = reload_on_sighup
+        self._previous_sighup: Any = None
+        self.metrics_endpoint: _ListeningEndpoint | None = None  # [metrics] endpoint
+        self.log_observer: Any = None  # [logging], for twistd (setServiceParent)
+
+    def setServiceParent(self, parent: Any) -> None:
+        super().setServiceParent(parent)
+        # twistd makes the application, adds this service to it, then starts
+        # logging to the application's ILogObserver component if it has one
+        # (twisted.application.app.AppLogger.start): the way for [logging]
+        # to replace twistd's text observer rather than write beside it.
+        if self.log_observer is not None and isinstance(parent, Componentized):
+            parent.setComponent(ILogObserver, self.log_observer)
+        # server.control.DataDirLock, taken by make_service, released once the store is closed.
+        self.data_dir_lock: Any = None
+
+    async def reload_tls(self) -> bool:
+        """Load the ``[tls]`` files again (what SIGHUP does): new handshakes
+        use them, open TLS sessions go on. False when there is no TLS or the
+        files could not be used (the current certificate stays)."""
+        tls = self.context.tls_options
+        if not isinstance(tls, ServerTLS):
+            log.info("reload: no [tls] configured, nothing to reload")
+            return False
+        return await tls.reload()
+
+    def _on_sighup(self, signum: int, frame: Any) -> None:
+        # A signal handler must not run Twisted code; the reactor runs it next.
+        self.context.reactor.callFromThread(lambda: Deferred.fromCoroutine(self.reload_tls()))
 
     def startService(self) -> None:
         server = self.context.config.server
@@ -160,16 +145,28 @@ class CPMStoreService(MultiService):
                 if not isinstance(sys.stdout, LoggingFile):
                     print(f"demo user created: {DEMO_USER} / {password}", flush=True)
                 log.info("demo user created: {user} / {password}", user=DEMO_USER, password=password)
+        if self.reload_on_sighup:
+            # Only under twistd (make_service(reload_on_sighup=True)): a test
+            # process keeps its own SIGHUP and calls reload_tls itself.
+            self._previous_sighup = signal.signal(signal.SIGHUP, self._on_sighup)
         super().startService()
 
     def stopService(self) -> Deferred:
         return Deferred.fromCoroutine(self._stop())
 
     async def _stop(self) -> None:
+        if self._previous_sighup is not None:
+            signal.signal(signal.SIGHUP, self._previous_sighup)
+            self._previous_sighup = None
         await super().stopService()
         for protocol in list(self.context.protocols):
-            protocol.transport.loseConnection()
+            protocol.close()
         await self.context.store.close()
+        self._release_data_dir()
+
+    def _release_data_dir(self) -> None:
+        if self.data_dir_lock is not None:
+            self.data_dir_lock.release()
 
     async def wait_listening(self) -> list[IListeningPort]:
         """The bound ports, one per listener in config order, once all bound."""
@@ -178,11 +175,15 @@ class CPMStoreService(MultiService):
         return [port for _ok, port in results]
 
 
-def make_service(config: Config, reactor: Any = None) -> CPMStoreService:
+def make_service(config: Config, reactor: Any = None, *, reload_on_sighup: bool = False) -> CPMStoreService:
     """The service tree twistd starts; nothing listens until it is started.
 
-    ConfigError when a listener's endpoint cannot be parsed or the TLS files
-    cannot be used.
+    With a TLS listener and ``[tls] generate_self_signed``, a missing
+    certificate is made now (cpmstore.tls.ensure_certificate).
+    ``reload_on_sighup`` (twistd's plugin sets it) makes SIGHUP reload the
+    TLS files while the service runs. ConfigError when a listener's endpoint
+    cannot be parsed, the TLS files cannot be used, another server holds the
+    data directory's lock or the control socket's path cannot be used.
     """
     if reactor is None:
         from twisted.internet import reactor
@@ -192,10 +193,34 @@ def make_service(config: Config, reactor: Any = None) -> CPMStoreService:
     from .store.store import MaildirStore
 
     os.makedirs(config.server.data_dir, mode=0o700, exist_ok=True)
-    tls_options = load_tls_options(config.tls) if config.tls is not None else None
+    tls_options = None
+    if config.tls is not None:
+        if any(listener.tls != "none" for listener in config.listeners):
+            ensure_certificate(config.tls, config.server.hostname)
+        tls_options = ServerTLS(config.tls, reactor)
+        cert = tls_options.certificate
+        log.info("TLS certificate {path}: {subject}, SHA-256 {sha256}, valid until {not_after}",
+                 path=cert.path, subject=cert.subject, sha256=cert.sha256, not_after=cert.not_after.isoformat())
     context = ServerContext(config, MaildirStore(config.server.data_dir, reactor),
                             build_portal(config.server.users_file, reactor), tls_options, reactor)
-    top = CPMStoreService(context)
+    top = CPMStoreService(context, reload_on_sighup)
+    top.log_observer = make_observer(config.logging)
+    if config.metrics.endpoint:
+        from .server.metrics import Metrics, metrics_site
+
+        context.metrics = Metrics()
+        site = metrics_site(context)  # ConfigError without prometheus-client
+        try:
+            child = strports.service(config.metrics.endpoint, site, reactor=reactor)
+        except (ValueError, KeyError, TypeError) as e:
+            raise ConfigError(f"metrics.endpoint: cannot use {config.metrics.endpoint!r}: {e}") from None
+        top.metrics_endpoint = child.endpoint = _ListeningEndpoint(child.endpoint)
+        child.setName("metrics")
+        child.setServiceParent(top)
+    from .store.backup import BackupService
+
+    # Stopped with the tree before the store closes, copying once more then.
+    BackupService(context.store, config.server.index_backup_interval_seconds, clock=reactor).setServiceParent(top)
     retention_period = config.cpm.expunge_deleted_after_seconds
     if retention_period:
         from .store.retention import RetentionService
@@ -217,6 +242,17 @@ def make_service(config: Config, reactor: Any = None) -> CPMStoreService:
         child.setName(f"listener[{i}]")
         child.setServiceParent(top)
         top.endpoints.append(endpoint)
+    from .server.control import ControlService, DataDirLock
+
+    # Last, so that nothing after it can fail while the lock is held: no other
+    # server, and no cpmstore-admin working offline, may use this data_dir now.
+    top.data_dir_lock = DataDirLock.take_for_server(config.server.data_dir)
+    if config.server.control_socket:
+        try:
+            ControlService(context, config.server.control_socket).setServiceParent(top)
+        except BaseException:
+            top._release_data_dir()
+            raise
     return top
 
 
@@ -224,6 +260,7 @@ def make_service(config: Config, reactor: Any = None) -> CPMStoreService:
 class RunningServer:
     service: CPMStoreService
     ports: list[IListeningPort]
+    metrics_port: IListeningPort | None = None  # the [metrics] endpoint's, when set
 
     @property
     def context(self) -> ServerContext:
@@ -236,17 +273,22 @@ class RunningServer:
 async def start_server(config: Config, reactor: Any = None) -> RunningServer:
     """Start the service tree in this reactor; returns once every port is bound.
 
-    ``server.ports[i].getHost().port`` is the port of ``config.listeners[i]``.
+    ``server.ports[i].getHost().port`` is the port of ``config.listeners[i]``;
+    ``server.metrics_port`` that of ``[metrics] endpoint`` (None without one).
     """
     service = make_service(config, reactor)
     try:
         service.startService()
         ports = await service.wait_listening()
+        metrics_port = None
+        if service.metrics_endpoint is not None:
+            metrics_port = await service.metrics_endpoint.when_listening()
     except BaseException:
         # Only the listeners that got as far as starting can be stopped.
         for child in list(service):
             if child.running:
                 await child.stopService()
         await service.context.store.close()
+        service._release_data_dir()
         raise
-    return RunningServer(service, ports)
+    return RunningServer(service, ports, metrics_port)

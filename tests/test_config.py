@@ -11,6 +11,8 @@ from cpmstore.config import (
     CpmConfig,
     LimitsConfig,
     ListenerConfig,
+    LoggingConfig,
+    MetricsConfig,
     TLSConfig,
     default_config,
     load_config,
@@ -48,7 +50,8 @@ def test_example_cpmstore_toml_documents_every_key() -> None:
     text = (CONF / "cpmstore.toml").read_text()
     config = default_config()
     keys = [*type(config.server).__slots__, *ListenerConfig.__slots__,
-            *TLSConfig.__slots__, *LimitsConfig.__slots__, *CpmConfig.__slots__]
+            *TLSConfig.__slots__, *LimitsConfig.__slots__, *CpmConfig.__slots__,
+            *MetricsConfig.__slots__, *LoggingConfig.__slots__]
     assert [key for key in keys if f"\n{key} = " not in text] == []
 
 
@@ -118,6 +121,9 @@ def test_private_key_defaults_to_certificate_file(tmp_path: Path) -> None:
     ('[cpm]\nsystem_folders = ["Default", ""]\n', "cpm.system_folders: expected array of non-empty strings"),
     ('[cpm]\nsystem_folders = ["Default//x"]\n', "cpm.system_folders: 'Default//x' is not a folder name"),
     ('[cpm]\nsystem_folders = ["Default/%"]\n', "cpm.system_folders: 'Default/%' is not a folder name"),
+    ('[logging]\nformat = "xml"\n', "logging.format: expected one of text, json, got 'xml'"),
+    ('[metrics]\nstore_size_interval = "1 minute"\n', "metrics.store_size_interval: expected a duration like"),
+    ('[metrics]\nendpoint = 9143\n', "metrics.endpoint: expected string, got integer"),
 ])
 def test_wrong_type_names_the_key(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match="^" + message.replace("[", r"\[").replace("]", r"\]")):
@@ -129,7 +135,8 @@ def test_wrong_type_names_the_key(tmp_path: Path, text: str, message: str) -> No
     ("[server]\ndatadir = \"x\"\n", "server.datadir: unknown key"),
     ("[[listener]]\nport = 143\n", r"listener\[0\].port: unknown key"),
     ("[tls]\ncertificate = \"c\"\nkey = \"k\"\n", "tls.key: unknown key"),
-    ("[logging]\nlevel = \"debug\"\n", "logging: unknown section"),
+    ("[logging]\nlevel = \"debug\"\n", "logging.level: unknown key"),
+    ("[log]\nformat = \"json\"\n", "log: unknown section"),
 ])
 def test_unknown_key_or_section_names_it(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match="^" + message):

@@ -46,6 +46,7 @@ async def append(session, cmd: Append) -> Reply:
         result = await folder.account.append(folder.name, messages, quota=quota_limits(session))
     except NoSuchMailbox:
         return Reply(b"NO", "Mailbox doesn't exist: " + cmd.mailbox, b"TRYCREATE")
+    session.context.metrics.appended(len(datas), sum(map(len, datas)))
     code = b"APPENDUID %d %s" % (result.uid_validity, wire.number_set(result.uids))
     return Reply.ok("Append completed.", code)
 

@@ -1,6 +1,10 @@
 """Authentication: STARTTLS, LOGIN, AUTHENTICATE PLAIN (RFC 3501 §6.2, RFC 4959
 SASL-IR, RFC 4616 PLAIN). Plaintext credentials are accepted only over TLS or
-on a listener configured to allow them (DESIGN §6); failures are delayed.
+on a listener configured to allow them (DESIGN §6); failures are delayed,
+and an address with too many recent failures is refused without its
+password being checked (``auth.ratelimit``, ``NO [UNAVAILABLE]``, RFC 5530).
+A login beyond ``max_connections_per_user`` gets ``NO [UNAVAILABLE]`` naming
+the limit; the connection stays open.
 
 Acting for another user (issue 8): the CPM Participating Function and
 interworking functions deposit messages and apply reports in a user's store
@@ -29,12 +33,14 @@ from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 
+from ..auth.ratelimit import address_key
 from ..auth.realm import IUser
 from ..auth.sasl import decode_plain
 from ..cpm.folders import ensure_system_folders
 from ..errors import BadCommand, IMAPError
 from ..imap import response as wire
 from ..imap.commands import Authenticate, Login, StartTLS
+from ..server import logs
 from .reply import Reply
 
 log = Logger()
@@ -57,7 +63,7 @@ def _refuse_plaintext(session) -> None:
 
 async def login(session, cmd: Login) -> Reply:
     _refuse_plaintext(session)
-    return await _authenticate(session, cmd.user, cmd.password)
+    return await _authenticate(session, "LOGIN", cmd.user, cmd.password)
 
 
 async def authenticate(session, cmd: Authenticate) -> Reply:
@@ -77,7 +83,7 @@ async def authenticate(session, cmd: Authenticate) -> Reply:
         authzid, authcid, password = decode_plain(data)
     except (binascii.Error, ValueError):
         raise BadCommand("Invalid base64 or PLAIN message.")
-    return await _authenticate(session, authcid, password, authzid if authzid != authcid else "")
+    return await _authenticate(session, "PLAIN", authcid, password, authzid if authzid != authcid else "")
 
 
 async def _delay(session) -> None:
@@ -99,18 +105,36 @@ async def _user_exists(ctx, name: str) -> bool:
     return name in entries
 
 
-async def _authenticate(session, user: bytes | str, password: bytes | str, authzid: str = "") -> Reply:
+def _failed(session, mechanism: str, user: bytes | str, reason: str, proxy: str = "") -> None:
+    # One log line and one count per refused login (server.logs, server.metrics).
+    logs.login_failed(session, mechanism, user, reason, proxy)
+    session.context.metrics.login(mechanism, False)
+
+
+async def _authenticate(session, mechanism: str, user: bytes | str, password: bytes | str,
+                        authzid: str = "") -> Reply:
     """Check ``user``'s password, then log the session in as ``authzid``
-    when given (a proxy login, see the module docstring), else as ``user``."""
+    when given (a proxy login, see the module docstring), else as ``user``.
+    ``mechanism`` ("LOGIN" or "PLAIN") is for the log and the metrics."""
     if isinstance(user, str):
         user = user.encode("utf-8")
     if isinstance(password, str):
         password = password.encode("utf-8")
+    failures = session.context.login_failures
+    address = address_key(getattr(session.protocol.transport.getPeer(), "host", None))
+    if failures.blocked(address):
+        # The password is not looked at: a guesser gets no signal (auth.ratelimit).
+        _failed(session, mechanism, authzid or user, "too many failed logins from this address",
+                proxy=user.decode("utf-8", "replace") if authzid else "")
+        await _delay(session)
+        raise IMAPError("Too many failed logins from this address, try again later.", b"UNAVAILABLE")
     try:
         _iface, avatar, logout = await session.context.portal.login(
             UsernamePassword(user, password), None, IUser)
     except UnauthorizedLogin:
-        log.info("login failed for {user!r}", user=user)
+        failures.failed(address)
+        _failed(session, mechanism, authzid or user, "authentication failed",
+                proxy=user.decode("utf-8", "replace") if authzid else "")
         raise await _authentication_failed(session)
     name = avatar.name
     ctx = session.context
@@ -118,18 +142,21 @@ async def _authenticate(session, user: bytes | str, password: bytes | str, authz
     if authzid:
         if name not in ctx.config.server.proxy_users:
             logout()
-            log.warn("{proxy} may not act as {user}: not in server.proxy_users", proxy=name, user=authzid)
+            _failed(session, mechanism, authzid, "not in server.proxy_users", proxy=name)
             await _delay(session)
             raise IMAPError("Authorization as another user is not permitted.", b"AUTHORIZATIONFAILED")
         if not await _user_exists(ctx, authzid):
             logout()
-            log.info("login failed for {user!r} by proxy {proxy}: no such user", user=authzid, proxy=name)
+            _failed(session, mechanism, authzid, "no such user", proxy=name)
             raise await _authentication_failed(session)
         proxy, name = name, authzid
     limit = ctx.config.limits.max_connections_per_user
     if ctx.connections_by_user.get(name, 0) >= limit:
         logout()
-        raise IMAPError("Maximum number of connections for this user exceeded.", b"LIMIT")
+        _failed(session, mechanism, name, "too many connections", proxy=proxy)
+        # Tagged, the connection kept, as Dovecot's mail_max_userip_connections.
+        raise IMAPError(f"Maximum number of connections for this user exceeded "
+                        f"(max_connections_per_user={limit}).", b"UNAVAILABLE")
     ctx.connections_by_user[name] = ctx.connections_by_user.get(name, 0) + 1
 
     def release() -> None:
@@ -147,9 +174,7 @@ async def _authenticate(session, user: bytes | str, password: bytes | str, authz
     if created:
         log.info("created system folders {folders} for {user}", folders=", ".join(created), user=name)
     session.authenticated(name, account, release)
-    if proxy:
-        log.info("login {user} by proxy {proxy}", user=name, proxy=proxy)
-    else:
-        log.info("login {user}", user=name)
+    logs.login_ok(session, mechanism, proxy)
+    ctx.metrics.login(mechanism, True)
     code = b"CAPABILITY " + b" ".join(session.capabilities())
     return Reply.ok("Logged in", code)

@@ -4,15 +4,19 @@ This module owns the one object the service builds and hands to each
 listener's protocol factory: the configuration, the store, the cred portal,
 the TLS options for STARTTLS, the reactor, and the connection counters that
 ``limits.max_connections`` and ``limits.max_connections_per_user`` are
-enforced against. It holds no per-connection state of its own beyond those
-counters and the set of live protocols (so that a stop can close them).
+enforced against, and the failed logins per address
+(``limits.max_login_failures_per_ip``). It holds no per-connection state of
+its own beyond those counters and the set of live protocols (so that a stop
+can close them).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..auth.ratelimit import LoginFailures
 from ..config import Config
+from .metrics import NO_METRICS
 
 
 class ServerContext:
@@ -25,6 +29,12 @@ class ServerContext:
         self.reactor = reactor
         self.connections: int = 0
         self.connections_by_user: dict[str, int] = {}
+        # Failed logins per client address, against password guessing.
+        limits = config.limits
+        self.login_failures = LoginFailures(limits.max_login_failures_per_ip,
+                                            limits.login_failure_window_seconds, reactor.seconds)
         # Protocols add themselves on connectionMade and discard themselves on
         # connectionLost; RunningServer.stop() closes what is left.
         self.protocols: set[Any] = set()
+        # server.metrics.Metrics when [metrics] endpoint is set; else counts nothing.
+        self.metrics: Any = NO_METRICS

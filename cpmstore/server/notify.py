@@ -244,24 +244,33 @@ class Notifier:
     def pending(self) -> bool:
         return bool(self._status or self._lines or self.overflowed)
 
-    async def deliver(self) -> None:
-        """Send what is owed. Called between commands and before a tagged reply."""
+    @property
+    def backlog(self) -> int:
+        """Responses owed and not yet sent (the metrics' change backlog)."""
+        return len(self._status) + len(self._lines)
+
+    async def deliver(self) -> int:
+        """Send what is owed; returns how many responses went out. Called
+        between commands and before a tagged reply."""
         session = self.session
         if self.overflowed:
             session.send(wire.untagged_status(b"OK", "Too many notifications; NOTIFY is off.",
                                               b"NOTIFICATIONOVERFLOW"))
             session.notifier = None
-            return
+            return 1
         lines, self._lines = self._lines, []
         for line in lines:
             session.send(line)
+        sent = len(lines)
         while self._status:
             name = next(iter(self._status))
             del self._status[name]
             try:
                 session.send(await status_line(session, name))
+                sent += 1
             except IMAPError:
                 pass  # gone, or no longer readable, since the change was queued
+        return sent
 
 
 def _list_line(attrs: bytes, name: str, utf8: bool) -> bytes:

@@ -27,6 +27,7 @@ from zope.interface import implementer
 from ..imap import response as wire
 from ..imap.framing import CommandBytes, Framer, LineTooLong, LiteralTooBig, NeedContinuation
 from .session import Session
+from .state import State
 
 log = Logger()
 
@@ -66,6 +67,7 @@ class IMAPProtocol(Protocol, TimeoutMixin):
         self._paused = False
         self._reading_paused = False
         self._pumping = False
+        self._login_deadline = None
         self._drain_waiters: list[defer.Deferred] = []
         self.session: Session | None = None
 
@@ -74,17 +76,25 @@ class IMAPProtocol(Protocol, TimeoutMixin):
         ctx = self.context
         ctx.connections += 1
         ctx.protocols.add(self)
+        self.connected_at = ctx.reactor.seconds()  # cpmstore-admin who's "since"
         self.transport.registerProducer(self, True)
         self.session = Session(self)
         if ctx.connections > ctx.config.limits.max_connections:
-            self.write(wire.untagged_status(b"BYE", "Too many connections, try again later.", b"UNAVAILABLE"))
-            self.transport.loseConnection()
+            # RFC 5530 §3 UNAVAILABLE: a temporary refusal, worth a retry later.
+            self.write(wire.untagged_status(
+                b"BYE", "Too many connections to this server (max_connections), try again later.",
+                b"UNAVAILABLE"))
+            self.close()
             return
         self.setTimeout(ctx.config.limits.idle_timeout)
+        if ctx.config.limits.login_timeout:
+            self._login_deadline = ctx.reactor.callLater(ctx.config.limits.login_timeout, self._login_timed_out)
         self.write(self.session.greeting())
 
     def connectionLost(self, reason=None) -> None:
         self.setTimeout(None)
+        if self._login_deadline is not None and self._login_deadline.active():
+            self._login_deadline.cancel()
         if not self.closed:
             self.closed = True
             self.context.connections -= 1
@@ -97,9 +107,14 @@ class IMAPProtocol(Protocol, TimeoutMixin):
         if self.session is not None:
             self.session.connection_lost()
 
+    def _login_timed_out(self) -> None:
+        if self.session is not None and self.session.state is State.NOT_AUTHENTICATED and not self.closed:
+            self.write(wire.untagged_status(b"BYE", "Login timed out."))
+            self.close()
+
     def timeoutConnection(self) -> None:
         self.write(wire.untagged_status(b"BYE", "Disconnected for inactivity."))
-        self.transport.loseConnection()
+        self.close()
 
     # -- input -------------------------------------------------------------
     def dataReceived(self, data: bytes) -> None:
@@ -224,6 +239,11 @@ class IMAPProtocol(Protocol, TimeoutMixin):
         self.tls_active = True
 
     def close(self) -> None:
+        """Close the connection once what was written is sent."""
+        # Over TLS, Twisted sends close_notify and closes only when no
+        # producer is registered; while this protocol stayed registered, a
+        # LOGOUT over TLS left the connection open (mbsync waits for the close).
+        self.transport.unregisterProducer()
         self.transport.loseConnection()
 
 

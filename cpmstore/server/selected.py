@@ -51,6 +51,11 @@ class SelectedView:
     def close(self) -> None:
         self._unsubscribe()
 
+    @property
+    def backlog(self) -> int:
+        """Changes heard and not yet announced (the metrics' change backlog)."""
+        return len(self._added) + len(self._expunged) + len(self._flags)
+
     # -- numbers -------------------------------------------------------------
     @property
     def exists(self) -> int:

@@ -9,6 +9,8 @@ by handlers (``cpmstore.errors``) become the tagged NO/BAD here, in one place.
 
 from __future__ import annotations
 
+import time
+
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
@@ -19,6 +21,8 @@ from ..imap.parser import ParseError, parse_command, parse_tag
 from ..commands import registry
 from ..commands.fetch import Plan, send_fetch
 from ..commands.reply import Reply
+from . import logs
+from .metrics import command_label
 from .state import State
 
 log = Logger()
@@ -45,6 +49,12 @@ class Session:
         self.notifier = None  # server.notify.Notifier while NOTIFY is set
         self._delivering = False
         self._logout_hooks: list = []
+        # For the log and the metrics (server.logs, server.metrics).
+        self.id = logs.new_session_id()
+        self.remote = logs.peer_of(protocol.transport)
+        self.started = time.monotonic()
+        self.commands = 0
+        self.last_command = ""
 
     # -- capabilities ------------------------------------------------------
     @property
@@ -111,37 +121,47 @@ class Session:
 
     # -- running a command ---------------------------------------------------
     async def execute(self, raw: bytes) -> None:
+        # The one place every tagged result passes: counted here, cheaply.
+        started = time.monotonic()
+        self.commands += 1
+        name, status = await self._execute(raw, started)
+        self.last_command = name
+        self.context.metrics.command(name, status, time.monotonic() - started)
+
+    async def _execute(self, raw: bytes, started: float) -> tuple[str, bytes]:
+        """Run one command; returns its name (for the metrics) and tagged status."""
         try:
             cmd = parse_command(raw, utf8=self.utf8)
         except ParseError as exc:
             tag = exc.tag or parse_tag(raw) or b"*"
             self.send(wire.tagged(tag, b"BAD", f"Error in IMAP command: {exc.text}"))
-            return
+            return command_label(raw, registry.HANDLERS), b"BAD"
         entry = registry.HANDLERS.get(cmd.name)
         if entry is None:
             self.send(wire.tagged(cmd.tag, b"BAD", f"Unknown command {cmd.name}."))
-            return
+            return "UNKNOWN", b"BAD"
         handler, states = entry
         if self.state not in states:
             self.send(wire.tagged(cmd.tag, b"BAD", self._wrong_state_text(cmd.name)))
-            return
+            return cmd.name, b"BAD"
         try:
             reply = await handler(self, cmd)
             if reply is None:  # the handler wrote its own tagged reply (LOGOUT, STARTTLS)
-                return
+                return cmd.name, b"OK"
             if self.selected is not None and reply.status != b"BAD":
                 self.flush_updates(allow_expunge=cmd.name not in _NO_EXPUNGE or getattr(cmd, "uid", False))
             await self.deliver_notifications()
         except IMAPError as exc:
             reply = Reply(exc.status, exc.text, exc.code)
         except Exception:
-            log.failure("command {name} failed", name=cmd.name)
+            logs.command_failed(self, cmd.name, started)
             reply = Reply(b"NO", "Internal error occurred. Refer to server log for more information.",
                           b"SERVERBUG")
         # Response text stays 7-bit in every mode (RFC 3501 §9 TEXT-CHAR; RFC 6855
         # does not extend it): a mailbox name in it is shown in modified UTF-7.
         text = reply.text if reply.text.isascii() else names.text(reply.text)
         self.send(wire.tagged(cmd.tag, reply.status, text, reply.code))
+        return cmd.name, reply.status
 
     def _wrong_state_text(self, name: str) -> str:
         if self.state is State.NOT_AUTHENTICATED:
@@ -153,21 +173,26 @@ class Session:
         return f"{name} is not allowed now."
 
     # -- mailbox updates -----------------------------------------------------
-    def flush_updates(self, allow_expunge: bool) -> None:
+    def flush_updates(self, allow_expunge: bool) -> int:
+        """Send the selected mailbox's pending updates; returns how many."""
+        sent = 0
         if self.selected is not None:
             for line in self.selected.pending_responses(allow_expunge):
                 self.send(line)
+                sent += 1
+        return sent
 
     def on_selected_change(self) -> None:
         """Called by the selected view when a change arrives. While idling the
         client hears of it at once (RFC 2177); with NOTIFY (selected ...) also
         between commands, expunges only for ``selected`` (RFC 5465 §6.1)."""
         if self.idling:
-            self.flush_updates(allow_expunge=True)
+            pushed = self.flush_updates(allow_expunge=True)
         elif self.notifier is not None and self.notifier.selected_now and not self.protocol.busy:
-            self.flush_updates(allow_expunge=self.notifier.selected_expunge_now)
+            pushed = self.flush_updates(allow_expunge=self.notifier.selected_expunge_now)
         else:
             return
+        self.context.metrics.notified(pushed)
         self.notification_ready()
 
     def mailbox_vanished(self) -> None:
@@ -195,8 +220,9 @@ class Session:
                 if group is not None and group.fetch_atts and "MessageNew" in group.events:
                     pairs = [(view.seq_of(uid), uid) for uid in new if view.seq_of(uid) is not None]
                     await send_fetch(self, view, Plan(group.fetch_atts, uid=False), pairs)
+                    self.context.metrics.notified(len(pairs))
             while notifier.pending and self.notifier is notifier:
-                await notifier.deliver()
+                self.context.metrics.notified(await notifier.deliver())
         finally:
             self._delivering = False
 
@@ -231,4 +257,5 @@ class Session:
                 hook()
             except Exception:
                 log.failure("logout hook failed")
+        logs.session_ended(self)
         self.state = State.LOGOUT

@@ -287,3 +287,41 @@ async def test_client_that_pipelines_without_reading_holds_bounded_server_memory
     one_read = 65536 // len(b"q0 FETCH 1 (BODY.PEEK[])\r\n") + 1
     assert samples["queue"] <= MAX_QUEUED_COMMANDS + one_read
     assert samples["output"] <= 1024 * 1024  # a few responses, never the 80 MB of all of them
+
+
+@pytest_twisted.ensureDeferred
+async def test_slow_loris_is_closed_at_the_login_timeout_and_others_go_on(start):
+    """Clients that dribble a LOGIN a byte at a time never log in, so each is
+    closed with BYE at ``login_timeout`` however busy it keeps the socket;
+    meanwhile a normal client logs in and works."""
+    from cpmstore.config import LimitsConfig
+
+    server = await start(limits=LimitsConfig(login_failure_delay=0.0, login_timeout=2))
+
+    def scenario() -> None:
+        slow = [Connection(server.port) for _ in range(20)]
+        for conn in slow:
+            assert conn.read_line().startswith(b"* OK")
+        line = b"a LOGIN user1 " + b"x" * 200
+        closed = []
+        for octet in range(len(line)):
+            for conn in slow:
+                if conn in closed:
+                    continue
+                try:
+                    conn.send(line[octet:octet + 1])
+                except OSError:
+                    closed.append(conn)
+            if octet == 5:
+                normal = _login(server.port)
+                assert normal.command(b"n", b"NOOP")[-1].startswith(b"n OK")
+                normal.close()
+            threading.Event().wait(0.02)
+            if len(closed) == len(slow):
+                break
+        for conn in slow:
+            conn.sock.settimeout(5)
+            assert conn.read_line() == b"* BYE Login timed out."
+            conn.close()
+
+    await in_thread(scenario)

