@@ -51,8 +51,13 @@ log = Logger()
 DEMO_USER = "demo"
 
 
-def ensure_demo_user(users_file: str) -> str | None:
-    """Create the ``demo`` user with a random password if the file lacks one.
+DEMO_PASSWORD_FILE = "demo-password"
+
+
+def ensure_demo_user(users_file: str, data_dir: str) -> str | None:
+    """Create the ``demo`` user with a random password if the file lacks one,
+    and write the password to ``<data_dir>/demo-password`` (mode 0600): a
+    password never goes into a log, and under twistd the terminal is the log.
 
     Returns the new password, or None when ``demo`` already existed.
     """
@@ -60,6 +65,15 @@ def ensure_demo_user(users_file: str) -> str | None:
     if users.get(DEMO_USER) is not None:
         return None
     password = secrets.token_urlsafe(12)
+    os.makedirs(data_dir, exist_ok=True)
+    path = os.path.join(data_dir, DEMO_PASSWORD_FILE)
+    if os.path.exists(path):
+        os.unlink(path)  # an old one, from a demo user since deleted
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(password + "\n")
+        f.flush()
+        os.fsync(f.fileno())
     users.set_password(DEMO_USER, password)
     users.save()
     return password
@@ -139,12 +153,13 @@ class CPMStoreService(MultiService):
     def startService(self) -> None:
         server = self.context.config.server
         if server.create_demo_user:
-            password = ensure_demo_user(server.users_file)
+            password = ensure_demo_user(server.users_file, server.data_dir)
             if password is not None:
-                # Under twistd, stdout is already the log: say it once there.
+                path = os.path.join(server.data_dir, DEMO_PASSWORD_FILE)
+                # Under twistd stdout is the log, where no password may go.
                 if not isinstance(sys.stdout, LoggingFile):
                     print(f"demo user created: {DEMO_USER} / {password}", flush=True)
-                log.info("demo user created: {user} / {password}", user=DEMO_USER, password=password)
+                log.info("demo user created: {user}, its password is in {path}", user=DEMO_USER, path=path)
         if self.reload_on_sighup:
             # Only under twistd (make_service(reload_on_sighup=True)): a test
             # process keeps its own SIGHUP and calls reload_tls itself.

@@ -145,6 +145,10 @@ async def test_demo_user_created_once(tmp_path: Path, capsys: pytest.CaptureFixt
     password = printed.split(" / ", 1)[1].strip()
     assert len(password) == 16
     assert verify_password(password, PasswdFile.load(config.server.users_file).get("demo").password)
+    # Under twistd the terminal is the log: the password is in a file only the server's user reads.
+    kept = tmp_path / "demo-password"
+    assert kept.read_text() == password + "\n"
+    assert kept.stat().st_mode & 0o777 == 0o600
     server = await start_server(config)
     await server.stop()
     assert "demo user created" not in capsys.readouterr().out

@@ -19,7 +19,7 @@ Run cpmstore, an OMA CPM Message Storage Server speaking IMAP4rev1.
 Without --config, the embedded default is used: data in ./cpmstore-data,
 users in ./cpmstore-data/passwd, one plaintext listener on 127.0.0.1:1143
 (plaintext login allowed, loopback only), and a 'demo' user created on the
-first start with a random password that is printed once.
+first start with a random password, written to ./cpmstore-data/demo-password.
 
 With --config FILE, settings come from a TOML file; conf/cpmstore.toml
 describes every key. Manage users with cpmstore-admin.
