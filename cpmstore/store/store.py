@@ -9,10 +9,12 @@ It never runs blocking work on the reactor thread.
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote, unquote
 
-from twisted.internet.defer import DeferredLock
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from .account import Account
@@ -38,7 +40,7 @@ class MaildirStore:
         self.data_dir = data_dir
         self.workers = Workers(reactor, max_threads)
         self._accounts: dict[str, Account] = {}
-        self._opening = DeferredLock()
+        self._opening: dict[tuple, list[Deferred]] = {}  # what is being opened, and who waits for it
         self._shares: Shares | None = None
 
     def user_dir(self, username: str) -> str:
@@ -48,16 +50,41 @@ class MaildirStore:
         account = self._accounts.get(username)
         if account is not None:
             return account
-        async with self._opening:
-            account = self._accounts.get(username)
-            if account is None:
-                if self._shares is None:
-                    self._shares = await self.workers.run(Shares, self.data_dir)
-                user_dir = self.user_dir(username)
-                index = await self.workers.run(open_index, user_dir)
-                account = Account(username, user_dir, index, self.workers, self._shares)
-                self._accounts[username] = account
+        return await self._once(("user", username), self._open_account, username)
+
+    async def _open_account(self, username: str) -> Account:
+        if self._shares is None:
+            self._shares = await self._once(("shares",), self.workers.run, Shares, self.data_dir)
+        user_dir = self.user_dir(username)
+        index = await self.workers.run(open_index, user_dir)
+        account = Account(username, user_dir, index, self.workers, self._shares)
+        self._accounts[username] = account
         return account
+
+    async def _once(self, key: tuple, opener: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        """``await opener(*args)`` once for ``key`` while any number of callers
+        wait for it: a login storm after a restart opens each user's store
+        once, different users' stores at the same time, and the waiters are
+        woken one after the other (a lock's hand-over nests one call per
+        waiter and overflowed the stack past a few hundred)."""
+        waiters = self._opening.get(key)
+        if waiters is not None:
+            waiter: Deferred = Deferred()
+            waiters.append(waiter)
+            return await waiter
+        self._opening[key] = waiters = []
+        try:
+            result = await opener(*args)
+        except BaseException:
+            failure = Failure()
+            del self._opening[key]
+            for waiter in waiters:
+                waiter.errback(failure)
+            raise
+        del self._opening[key]
+        for waiter in waiters:
+            waiter.callback(result)
+        return result
 
     async def existing_account(self, username: str) -> Account | None:
         """The store of a user who has one already; None otherwise (another

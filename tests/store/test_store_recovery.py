@@ -271,3 +271,23 @@ async def test_staged_files_are_finished_if_committed_and_dropped_if_not(store, 
         assert check_index(user_dir) == []
     finally:
         await again.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_login_storm_opens_each_store_once_and_wakes_every_waiter(data_dir):
+    """A restart followed by every device logging in at once: 1,500 first
+    opens of 100 users, all at the same moment. Each store is opened once,
+    every caller gets it, and no chain of hand-overs grows with the number of
+    waiters (a lock did, and overflowed the stack past a few hundred)."""
+    from twisted.internet.defer import gatherResults
+    from twisted.internet.defer import Deferred as D
+
+    store = MaildirStore(data_dir)
+    try:
+        names = [f"user{n % 100}" for n in range(1500)]
+        opened = await gatherResults([D.fromCoroutine(store.account(name)) for name in names])
+        assert len({id(account) for account in opened}) == 100
+        assert all(account.username == name for account, name in zip(opened, names))
+        assert len(store.loaded_accounts()) == 100
+    finally:
+        await store.close()
