@@ -112,3 +112,16 @@ def test_issue10_expired_addresses_are_dropped() -> None:
 ])
 def test_issue10_address_key(host: str | None, key: str | None) -> None:
     assert address_key(host) == key
+
+
+def test_issue10_config_keys_defaults_and_a_bad_window(tmp_path) -> None:
+    from cpmstore.config import ConfigError, LimitsConfig, load_config
+
+    assert (LimitsConfig().max_login_failures_per_ip, LimitsConfig().login_failure_window_seconds) == (10, 300)
+    path = tmp_path / "c.toml"
+    path.write_text('[limits]\nmax_login_failures_per_ip = 3\nlogin_failure_window = "90s"\n')
+    limits = load_config(path).limits
+    assert (limits.max_login_failures_per_ip, limits.login_failure_window_seconds) == (3, 90)
+    path.write_text('[limits]\nlogin_failure_window = "5 minutes"\n')
+    with pytest.raises(ConfigError, match="limits.login_failure_window"):
+        load_config(path)

@@ -32,7 +32,7 @@ from typing import Callable
 __all__ = ["LoginFailures", "MAX_TRACKED_ADDRESSES", "address_key"]
 
 # Enough for every address of a busy botnet to be remembered for the window;
-# some 1 MB of memory at the default limit of 10 failures an address.
+# at most some 10 MB (about 1 KB an address: its key, deque and timestamps).
 MAX_TRACKED_ADDRESSES = 10000
 
 
