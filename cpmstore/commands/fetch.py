@@ -191,38 +191,49 @@ def _by_size(chunk, mailbox):
 
 
 _STATE_ONLY = frozenset({"UID", "FLAGS", "MODSEQ", "RFC822.SIZE"})
+_STATE_FORMAT = {"UID": b"UID %d", "FLAGS": b"FLAGS %s", "MODSEQ": b"MODSEQ (%d)", "RFC822.SIZE": b"RFC822.SIZE %d"}
 
 
-def _state_responses(view, plan: Plan, pairs, seen_now):
+def _state_responses(view, plan: Plan, pairs) -> list[bytes]:
     """The common sync FETCH (UID, FLAGS, MODSEQ, RFC822.SIZE) straight from
-    the folder's column arrays: one merge walk for the positions instead of a
-    bisect per message and item."""
+    the folder's column arrays: one column of values per item (slices when the
+    messages are a run of the folder's, as for ``1:*``), flag lists spelled
+    once per distinct set, and one ``%`` of a per-command template per message."""
     mailbox = view.mailbox
+    seqs = [seq for seq, _uid in pairs]
+    uids = [uid for _seq, uid in pairs]
+    positions = mailbox.positions(uids)
+    if not isinstance(positions, range) and -1 in positions:
+        kept = [k for k, i in enumerate(positions) if i >= 0]  # the others were expunged meanwhile
+        seqs, uids, positions = [seqs[k] for k in kept], [uids[k] for k in kept], [positions[k] for k in kept]
     flags_col, modseq_col, size_col = mailbox.columns
-    names = [att.name for att in plan.items]
-    encoded_flags = view.encoded_flags
-    for (seq, uid), i in zip(pairs, mailbox.positions([uid for _seq, uid in pairs])):
-        if i < 0:
-            continue  # expunged meanwhile
-        out = []
-        for name in names:
-            if name == "FLAGS":
-                out.append(b"FLAGS " + encoded_flags(uid, flags_col[i]))
-            elif name == "UID":
-                out.append(b"UID %d" % uid)
-            elif name == "MODSEQ":
-                out.append(b"MODSEQ (%d)" % modseq_col[i])
-            else:
-                out.append(b"RFC822.SIZE %d" % size_col[i])
-        if uid in seen_now and not plan.has_flags:
-            out.append(b"FLAGS " + encoded_flags(uid, flags_col[i]))
-        yield b"* %d FETCH (%s)\r\n" % (seq, b" ".join(out))
+    columns = []
+    for att in plan.items:
+        if att.name == "UID":
+            columns.append(uids)
+        elif att.name == "FLAGS":
+            columns.append(view.encoded_flags_many(uids, _take(flags_col, positions)))
+        else:
+            columns.append(_take(modseq_col if att.name == "MODSEQ" else size_col, positions))
+    template = b"* %%d FETCH (%s)\r\n" % b" ".join(_STATE_FORMAT[att.name] for att in plan.items)
+    return [template % values for values in zip(seqs, *columns)]
+
+
+def _take(column, positions):
+    """``column``'s values at ``positions``: a slice (copied in C) for a run."""
+    if isinstance(positions, range):
+        return column[positions.start:positions.stop]
+    return list(map(column.__getitem__, positions))
 
 
 def _responses(view, plan: Plan, pairs, metas, bodies, seen_now, notes=None, previews=None):
-    if bodies is None and not plan.meta and all(att.name in _STATE_ONLY for att in plan.items):
-        yield from _state_responses(view, plan, pairs, seen_now)
-        return
+    # A state-only FETCH never sets \Seen, so seen_now is empty for it.
+    if bodies is None and not seen_now and not plan.meta and all(att.name in _STATE_ONLY for att in plan.items):
+        return _state_responses(view, plan, pairs)
+    return _message_responses(view, plan, pairs, metas, bodies, seen_now, notes, previews)
+
+
+def _message_responses(view, plan: Plan, pairs, metas, bodies, seen_now, notes, previews):
     mailbox = view.mailbox
     for seq, uid in pairs:
         meta = metas.get(uid)

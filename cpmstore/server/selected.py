@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from ..errors import BadCommand
 from ..imap import response as wire
@@ -36,7 +36,7 @@ class SelectedView:
         self.uids = array("L", mailbox.uids)
         # EXAMINE shows \\Recent but leaves it for the next SELECT (RFC 3501 §6.3.2).
         claim = mailbox.peek_recent if readonly else mailbox.claim_recent
-        self.recent: set[int] = claim(list(self.uids))
+        self.recent: set[int] = claim(self.uids)
         self.keywords = self._keywords_in_use()
         self._encoded: dict[frozenset, bytes] = {}
         self._added: list[int] = []
@@ -120,8 +120,23 @@ class SelectedView:
         if encoded is None:
             encoded = self._encoded[flags] = wire.flag_list(sorted(flags))
         if uid in self.recent:
-            return encoded[:-1] + (b" \\Recent)" if flags else b"\\Recent)")
+            return _with_recent(encoded)
         return encoded
+
+    def encoded_flags_many(self, uids: Sequence[int], flags: Sequence[frozenset[str]]) -> list[bytes]:
+        """``(\\Seen ...)`` for each of ``uids``, whose sets ``flags`` (in
+        order) the caller read from the folder. Flag sets are interned by the
+        store, so each distinct set is spelled once per view, and then a
+        message costs one dict lookup, not a call."""
+        plain = self._encoded
+        distinct = set(flags)
+        for each in distinct.difference(plain):
+            plain[each] = wire.flag_list(sorted(each))
+        recent = self.recent
+        if not recent:
+            return list(map(plain.__getitem__, flags))
+        marked = {each: _with_recent(plain[each]) for each in distinct}
+        return [marked[f] if uid in recent else plain[f] for uid, f in zip(uids, flags)]
 
     def highest_modseq(self) -> int:
         return self.mailbox.highest_modseq
@@ -137,15 +152,10 @@ class SelectedView:
         return b"* %d FETCH (%s)\r\n" % (seq, b" ".join(items))
 
     def _keywords_in_use(self) -> set[str]:
-        seen: dict[int, frozenset] = {}
-        flags_of = self.mailbox.flags_of
-        for uid in self.uids:
-            f = flags_of(uid)
-            seen.setdefault(id(f), f)
-        names: set[str] = set()
-        for f in seen.values():
-            names.update(x for x in f if not x.startswith("\\"))
-        return names
+        # Called while ``uids`` is still the folder's own array, so the flag
+        # column is exactly this view's messages; its sets are interned (few
+        # distinct objects, hash cached), so set() collapses it in C.
+        return {x for f in set(self.mailbox.columns[0]) for x in f if not x.startswith("\\")}
 
     def flags_response(self) -> list[bytes]:
         flags = list(SYSTEM_FLAGS) + list(CPM_FLAGS) + sorted(self.keywords)
@@ -259,3 +269,8 @@ class SelectedView:
             yield from self.note_keywords(new_flags)
             for seq, uid in sorted(lines):
                 yield self.flags_update(seq, uid)
+
+
+def _with_recent(encoded: bytes) -> bytes:
+    """A spelled flag list with \\Recent added at its end."""
+    return encoded[:-1] + (b"\\Recent)" if encoded == b"()" else b" \\Recent)")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from array import array
 from bisect import bisect_left
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from zope.interface import implementer
 
@@ -88,11 +88,16 @@ class Mailbox:
     def flags_of(self, uid: int) -> frozenset[str]:
         return self._state.flags[self._position(uid)]
 
-    def positions(self, uids: list[int]) -> list[int]:
+    def positions(self, uids: list[int]) -> Sequence[int]:
         """Index of each of ``uids`` (ascending) in the column arrays, -1 for
-        one no longer here: one merge walk, not a bisect per message."""
+        one no longer here: one merge walk, not a bisect per message. When
+        ``uids`` are a run of the folder's own (a FETCH of ``1:*``, the common
+        case) the answer is a ``range``, found by one comparison in C."""
         column = self._state.uids
-        found, i, size = [], bisect_left(column, uids[0]) if uids else 0, len(column)
+        start = bisect_left(column, uids[0]) if uids else 0
+        if column[start:start + len(uids)] == array("L", uids):
+            return range(start, start + len(uids))
+        found, i, size = [], start, len(column)
         for uid in uids:
             while i < size and column[i] < uid:
                 i += 1
@@ -132,13 +137,15 @@ class Mailbox:
         i = self._position(uid)
         return os.path.join(self._directory, "cur", canonical_name(uid, self._state.uniques[i], self._state.sizes[i]))
 
-    def claim_recent(self, uids: list[int]) -> set[int]:
-        claimed = self._unclaimed.intersection(uids)
+    def claim_recent(self, uids: Iterable[int]) -> set[int]:
+        claimed = self.peek_recent(uids)
         self._unclaimed -= claimed
         return claimed
 
-    def peek_recent(self, uids: list[int]) -> set[int]:
+    def peek_recent(self, uids: Iterable[int]) -> set[int]:
         """Which of ``uids`` are still \\Recent, without claiming them (EXAMINE)."""
+        if not self._unclaimed:
+            return set()  # the usual case: no need to look at each of ``uids``
         return self._unclaimed.intersection(uids)
 
     def count_recent(self) -> int:
