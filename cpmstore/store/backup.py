@@ -19,6 +19,7 @@ import sqlite3
 from typing import Any
 
 from twisted.application.service import Service
+from twisted.internet.defer import Deferred
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
@@ -101,15 +102,11 @@ class BackupService(Service):
             self._loop.stop()
         await self.run_once()
 
-    def stopService(self):
-        from twisted.internet.defer import Deferred
-
+    def stopService(self) -> Deferred:
         super().stopService()
         return Deferred.fromCoroutine(self._stop())
 
-    def run_once(self):
-        from twisted.internet.defer import Deferred
-
+    def run_once(self) -> Deferred:
         return Deferred.fromCoroutine(self._run_once())
 
     async def _run_once(self) -> int:

@@ -122,3 +122,18 @@ async def test_truncated_index_is_rebuilt_and_later_changes_come_from_the_files(
         assert os.path.exists(backup_path(index_path(user_dir)))
     finally:
         await again.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_backup_job_copies_only_indexes_that_changed(store, account):
+    from cpmstore.store.backup import BackupService
+
+    job = BackupService(store, 900)
+    path = backup_path(index_path(account.user_dir))
+    await account.append("INBOX", [(message(1), (), None)])
+    assert await job.run_once() == 1 and os.path.exists(path)
+    first = os.stat(path).st_mtime_ns
+    assert await job.run_once() == 0  # nothing changed: no copy
+    assert os.stat(path).st_mtime_ns == first
+    await account.set_acl("INBOX", "bob", "lr")
+    assert await job.run_once() == 1
