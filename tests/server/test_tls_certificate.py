@@ -242,7 +242,7 @@ def test_sighup_reloads_a_running_twistd(tmp_path):
     proc = start_twistd(tmp_path, port, (
         f'[[listener]]\nendpoint = "tcp:{tls_port}:interface=127.0.0.1"\ntls = "implicit"\n'
         f'[tls]\ncertificate = "{tls.certificate}"\nprivate_key = "{tls.private_key}"\n'
-        'generate_self_signed = true\n'))
+        'generate_self_signed = true\n'), more_ports=(tls_port,))
     log = tmp_path / "twistd.log"
     try:
         first = file_fingerprint(tls.certificate)

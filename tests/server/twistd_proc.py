@@ -1,5 +1,6 @@
 """Starting the server as ``twistd`` subprocesses, for tests that kill it."""
 
+import random
 import socket
 import subprocess
 import sys
@@ -10,13 +11,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now, below the kernel's ephemeral range (32768 and up by
+    default): a port the kernel hands out as some client's source port could
+    be taken again before twistd binds it."""
+    while True:
+        port = random.randint(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def start_twistd(tmp_path: Path, port: int, extra_config: str = "",
-                 users: dict[str, str] | None = None) -> subprocess.Popen:
+                 users: dict[str, str] | None = None, more_ports: tuple[int, ...] = ()) -> subprocess.Popen:
     """twistd serving plaintext on ``port`` (``users``, by default user1 / pass);
     ``extra_config`` is appended to its TOML (more ``[[listener]]`` tables, ``[tls]``)."""
     config = tmp_path / "server.toml"
@@ -32,10 +41,13 @@ def start_twistd(tmp_path: Path, port: int, extra_config: str = "",
          "cpmstore", "--config", str(config)],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+    waiting = [port, *more_ports]  # every listener's port, when the config adds some
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc
+            socket.create_connection(("127.0.0.1", waiting[0]), timeout=1).close()
+            waiting.pop(0)
+            if not waiting:
+                return proc
         except OSError:
             time.sleep(0.05)
     proc.kill()
