@@ -15,22 +15,23 @@ import os
 import pytest_twisted
 from conftest import in_thread
 from transcript import Connection
+from imapsession import append, login as _login
 
 from cpmstore.store import maildir
 from cpmstore.store.rebuild import check_index
 
 
-def _login(port: int, user: bytes) -> Connection:
-    conn = Connection(port)
-    conn.read_line()
-    assert conn.command(b"l", b"LOGIN " + user + b" pass")[-1].startswith(b"l OK")
-    return conn
-
-
 def _append(conn: Connection, folder: bytes, n: int, size: int = 2000) -> bytes:
-    message = b"Subject: m%d\r\nX-Id: %d\r\n\r\n" % (n, n) + b"y" * size + b"\r\n"
-    conn.send(b"ap APPEND " + folder + b" {%d+}\r\n" % len(message) + message + b"\r\n")
-    return conn.until(b"ap")[-1]
+    return append(conn, folder, b"Subject: m%d\r\nX-Id: %d\r\n\r\n" % (n, n) + b"y" * size + b"\r\n")
+
+
+def _filled(port: int, folder: bytes) -> tuple[Connection, list[bytes]]:
+    """user1 logged in, ``folder`` created with 3 messages; their FETCH lines."""
+    conn = _login(port, b"user1")
+    assert conn.command(b"c", b"CREATE " + folder)[-1].startswith(b"c OK")
+    for n in range(3):
+        assert _append(conn, folder, n).startswith(b"ap OK")
+    return conn, _bodies(conn, folder)
 
 
 def _bodies(conn: Connection, folder: bytes) -> list[bytes]:
@@ -62,14 +63,7 @@ class _FailingOs:
 async def test_index_full_answers_overquota_and_keeps_everything_else(server):
     store = server.running.context.store
 
-    def fill() -> tuple[Connection, list[bytes]]:
-        conn = _login(server.port, b"user1")
-        assert conn.command(b"c", b"CREATE Chats")[-1].startswith(b"c OK")
-        for n in range(3):
-            assert _append(conn, b"Chats", n).startswith(b"ap OK")
-        return conn, _bodies(conn, b"Chats")
-
-    conn, before = await in_thread(fill)
+    conn, before = await in_thread(_filled, server.port, b"Chats")
     index = store.loaded_account("user1").index
     pages = index.connection.execute("PRAGMA page_count").fetchone()[0]
     index.connection.execute(f"PRAGMA max_page_count = {pages}")
@@ -107,14 +101,7 @@ async def test_enospc_and_eio_on_message_files(server, monkeypatch):
     monkeypatch.setattr(maildir, "os", failing)
     store = server.running.context.store
 
-    def fill() -> tuple[Connection, list[bytes]]:
-        conn = _login(server.port, b"user1")
-        assert conn.command(b"c", b"CREATE Media")[-1].startswith(b"c OK")
-        for n in range(3):
-            assert _append(conn, b"Media", n).startswith(b"ap OK")
-        return conn, _bodies(conn, b"Media")
-
-    conn, before = await in_thread(fill)
+    conn, before = await in_thread(_filled, server.port, b"Media")
 
     failing.error = errno.ENOSPC
     assert (await in_thread(_append, conn, b"Media", 10)) == b"ap NO [OVERQUOTA] Not enough disk space."

@@ -15,6 +15,7 @@ import threading
 import pytest_twisted
 from conftest import in_thread
 from transcript import Connection
+from imapsession import append, login as _login
 from twisted.internet import reactor, task
 
 from cpmstore.server.protocol import MAX_QUEUED_COMMANDS
@@ -90,16 +91,8 @@ def corpus(seed: int = SEED, count: int = MUTATIONS) -> list[bytes]:
     return inputs
 
 
-def _login(port: int, user: bytes = b"user1") -> Connection:
-    conn = Connection(port)
-    assert conn.read_line().startswith(b"* OK")
-    assert conn.command(b"l", b"LOGIN " + user + b" pass")[-1].startswith(b"l OK")
-    return conn
-
-
 def _append(conn: Connection, folder: bytes, message: bytes = MESSAGE) -> None:
-    conn.send(b"ap APPEND " + folder + b" {%d+}\r\n" % len(message) + message + b"\r\n")
-    assert conn.until(b"ap")[-1].startswith(b"ap OK")
+    assert append(conn, folder, message).startswith(b"ap OK")
 
 
 def _answered(conn: Connection, line: bytes, sentinel: bytes) -> list[bytes]:

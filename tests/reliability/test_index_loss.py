@@ -10,22 +10,9 @@ import re
 
 import pytest_twisted
 from conftest import in_thread
-from transcript import Connection
+from imapsession import login as _login, ok as _ok
 
 from cpmstore.store.rebuild import index_path
-
-
-def _login(port: int) -> Connection:
-    conn = Connection(port)
-    conn.read_line()
-    assert conn.command(b"l", b"LOGIN user1 pass")[-1].startswith(b"l OK")
-    return conn
-
-
-def _ok(conn: Connection, tag: bytes, line: bytes) -> list[bytes]:
-    lines = conn.command(tag, line)
-    assert lines[-1].startswith(tag + b" OK"), lines
-    return lines
 
 
 @pytest_twisted.ensureDeferred

@@ -13,27 +13,14 @@ import socket
 import pytest_twisted
 from conftest import in_thread
 from transcript import Connection
+from imapsession import append, login as _login, ok as _ok
 
 HOST = "imap://user1@127.0.0.1"
 SECRET = b"Subject: secret\r\nX-Id: s1\r\n\r\nthe launch code is 0000\r\n"
 
 
-def _login(port: int, user: bytes) -> Connection:
-    conn = Connection(port)
-    conn.read_line()
-    assert conn.command(b"l", b"LOGIN " + user + b" pass")[-1].startswith(b"l OK")
-    return conn
-
-
-def _ok(conn: Connection, tag: bytes, line: bytes) -> list[bytes]:
-    lines = conn.command(tag, line)
-    assert lines[-1].startswith(tag + b" OK"), lines
-    return lines
-
-
 def _append(conn: Connection, folder: bytes, message: bytes = SECRET) -> None:
-    conn.send(b"ap APPEND " + folder + b" {%d+}\r\n" % len(message) + message + b"\r\n")
-    assert conn.until(b"ap")[-1].startswith(b"ap OK")
+    assert append(conn, folder, message).startswith(b"ap OK")
 
 
 def _owner_with_secrets(port: int) -> tuple[Connection, int]:
