@@ -51,7 +51,7 @@ class Workers:
             raise DiskFull("Not enough disk space.") from None
         except sqlite3.OperationalError as e:
             # SQLITE_FULL: the index could not grow (disk full, or its size cap).
-            if getattr(e, "sqlite_errorcode", None) != sqlite3.SQLITE_FULL and "full" not in str(e):
+            if e.sqlite_errorcode != sqlite3.SQLITE_FULL:
                 raise
             log.error("Disk full writing an index: {error}", error=str(e))
             raise DiskFull("Not enough disk space.") from None
