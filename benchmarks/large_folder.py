@@ -412,6 +412,28 @@ def render(results: dict[str, TargetResult], count: int, total_bytes: int) -> st
     return "\n".join(out)
 
 
+def run_targets(args, new_result, doing: str, run, errors: tuple = ()) -> dict:
+    """``run(target, result)`` on each target ``--target`` names (cpmstore
+    started here, the running reference Dovecot), each with its own
+    ``new_result(name=...)``; a failure (OSError, RuntimeError, LookupError,
+    ImapError and ``errors``) is kept as that result's ``error``, not raised."""
+    names = ("cpmstore", "dovecot") if args.target == "both" else (args.target,)
+    results = {}
+    for name in names:
+        print(f"{name}: {doing} ...", flush=True)
+        result = results[name] = new_result(name=name)
+        if name == "cpmstore":
+            server = cpmstore_server(args.keep)
+        else:
+            server = dovecot_server(args.dovecot_port, args.dovecot_user, args.dovecot_password)
+        try:
+            with server as target:
+                run(target, result)
+        except (OSError, RuntimeError, LookupError, imapbench.ImapError, *errors) as failure:
+            result.error = f"{type(failure).__name__}: {failure}"
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     imapbench.target_options(parser, "user5",
@@ -423,25 +445,15 @@ def main(argv: list[str] | None = None) -> int:
     workload = make_workload(args.messages, args.seed)
     folder = time.strftime("bench-%Y%m%d-%H%M%S-") + str(os.getpid())
     print(f"folder {folder!r}: {args.messages} messages, {workload.total_bytes} bytes", flush=True)
-    names = ("cpmstore", "dovecot") if args.target == "both" else (args.target,)
-    results: dict[str, TargetResult] = {}
-    for name in names:
-        print(f"{name}: filling and timing ...", flush=True)
-        result = results[name] = TargetResult(name=name)
-        if name == "cpmstore":
-            server = cpmstore_server(args.keep)
-        else:
-            server = dovecot_server(args.dovecot_port, args.dovecot_user, args.dovecot_password)
+    def run(target, result: TargetResult) -> None:
         try:
-            with server as target:
-                try:
-                    run_target(target, workload, folder, args.keep, args.append_batch, result)
-                except (OSError, imapbench.ImapError):
-                    if target.log_path is not None:
-                        result.notes.append(f"server log, last lines:\n{_tail(target.log_path)}")
-                    raise
-        except (OSError, RuntimeError, LookupError, imapbench.ImapError) as failure:
-            result.error = f"{type(failure).__name__}: {failure}"
+            run_target(target, workload, folder, args.keep, args.append_batch, result)
+        except (OSError, imapbench.ImapError):
+            if target.log_path is not None:
+                result.notes.append(f"server log, last lines:\n{_tail(target.log_path)}")
+            raise
+
+    results = run_targets(args, TargetResult, "filling and timing", run)
     print(render(results, args.messages, workload.total_bytes))
     failed = any(r.error or any(s.check.startswith("WRONG") for s in r.steps) for r in results.values())
     return 1 if failed else 0

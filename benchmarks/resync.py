@@ -289,20 +289,11 @@ def main(argv: list[str] | None = None) -> int:
     folder = time.strftime("resync-%Y%m%d-%H%M%S-") + str(os.getpid())
     print(f"folder {folder!r}: {args.messages} messages, then {plan.flag_changes} flag changes, "
           f"{plan.expunges} expunges, {plan.appends} appends", flush=True)
-    names = ("cpmstore", "dovecot") if args.target == "both" else (args.target,)
-    results: dict[str, TargetResult] = {}
-    for name in names:
-        print(f"{name}: filling, changing, resyncing ...", flush=True)
-        result = results[name] = TargetResult(name=name)
-        if name == "cpmstore":
-            server = large_folder.cpmstore_server(args.keep)
-        else:
-            server = large_folder.dovecot_server(args.dovecot_port, args.dovecot_user, args.dovecot_password)
-        try:
-            with server as target:
-                run_target(target, fill, extra, plan, folder, args.seed, args.keep, args.append_batch, result)
-        except (OSError, RuntimeError, LookupError, KeyError, imapbench.ImapError) as failure:
-            result.error = f"{type(failure).__name__}: {failure}"
+    results = large_folder.run_targets(
+        args, TargetResult, "filling, changing, resyncing",
+        lambda target, result: run_target(target, fill, extra, plan, folder, args.seed, args.keep,
+                                          args.append_batch, result),
+        errors=(KeyError,))
     print(render(results))
     failed = any(r.error or any("WRONG" in c for c in [s.check for s in r.steps] + r.checks)
                  for r in results.values())

@@ -409,20 +409,9 @@ def main(argv: list[str] | None = None) -> int:
     messages = [message.raw for message in generated]
     folder = time.strftime("sortthread-%Y%m%d-%H%M%S-") + str(os.getpid())
     print(f"folder {folder!r}: {len(messages)} messages, {sum(map(len, messages))} bytes", flush=True)
-    names = ("cpmstore", "dovecot") if args.target == "both" else (args.target,)
-    results: dict[str, TargetResult] = {}
-    for name in names:
-        print(f"{name}: filling, sorting, threading ...", flush=True)
-        result = results[name] = TargetResult(name=name)
-        if name == "cpmstore":
-            server = large_folder.cpmstore_server(args.keep)
-        else:
-            server = large_folder.dovecot_server(args.dovecot_port, args.dovecot_user, args.dovecot_password)
-        try:
-            with server as target:
-                run_target(target, messages, folder, args.keep, args.append_batch, result)
-        except (OSError, RuntimeError, LookupError, imapbench.ImapError) as failure:
-            result.error = f"{type(failure).__name__}: {failure}"
+    results = large_folder.run_targets(
+        args, TargetResult, "filling, sorting, threading",
+        lambda target, result: run_target(target, messages, folder, args.keep, args.append_batch, result))
 
     comparison: list[str] = []
     wrong = False
