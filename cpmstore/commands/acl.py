@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..auth.acl import InvalidRights, check_identifier, effective_acl, format_rights
 from ..auth.acl import listrights as rights_choices
-from ..errors import BadCommand
+from ..errors import BadCommand, IMAPError
 from ..imap import response as wire
 from ..imap.commands import DeleteAcl, GetAcl, ListRights, MyRights, SetAcl
 from ..server import access
@@ -16,6 +16,11 @@ from .reply import Reply
 
 async def setacl(session, cmd: SetAcl) -> Reply:
     folder = await access.folder(session, cmd.mailbox, "a")
+    if cmd.identifier != folder.owner and session.context.config.server.workers > 1:
+        # Another user's account may live in another worker process, where
+        # this folder could not be reached (DESIGN: several worker processes).
+        raise IMAPError("Folders cannot be shared while the server runs several worker processes "
+                        "([server] workers > 1).", b"CANNOT")
     try:
         await folder.account.set_acl(folder.name, cmd.identifier, cmd.rights)
     except InvalidRights as exc:

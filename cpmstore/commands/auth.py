@@ -63,7 +63,7 @@ def _refuse_plaintext(session) -> None:
 
 async def login(session, cmd: Login) -> Reply:
     _refuse_plaintext(session)
-    return await _authenticate(session, "LOGIN", cmd.user, cmd.password)
+    return await _authenticate(session, cmd.tag, "LOGIN", cmd.user, cmd.password)
 
 
 async def authenticate(session, cmd: Authenticate) -> Reply:
@@ -83,7 +83,7 @@ async def authenticate(session, cmd: Authenticate) -> Reply:
         authzid, authcid, password = decode_plain(data)
     except (binascii.Error, ValueError):
         raise BadCommand("Invalid base64 or PLAIN message.")
-    return await _authenticate(session, "PLAIN", authcid, password, authzid if authzid != authcid else "")
+    return await _authenticate(session, cmd.tag, "PLAIN", authcid, password, authzid if authzid != authcid else "")
 
 
 async def _delay(session) -> None:
@@ -111,11 +111,13 @@ def _failed(session, mechanism: str, user: bytes | str, reason: str, proxy: str 
     session.context.metrics.login(mechanism, False)
 
 
-async def _authenticate(session, mechanism: str, user: bytes | str, password: bytes | str,
-                        authzid: str = "") -> Reply:
+async def _authenticate(session, tag: bytes, mechanism: str, user: bytes | str, password: bytes | str,
+                        authzid: str = "") -> Reply | None:
     """Check ``user``'s password, then log the session in as ``authzid``
     when given (a proxy login, see the module docstring), else as ``user``.
-    ``mechanism`` ("LOGIN" or "PLAIN") is for the log and the metrics."""
+    ``mechanism`` ("LOGIN" or "PLAIN") is for the log and the metrics. None
+    when the connection moved to the worker process owning the user, which
+    answers ``tag`` (server.handoff)."""
     if isinstance(user, str):
         user = user.encode("utf-8")
     if isinstance(password, str):
@@ -150,6 +152,19 @@ async def _authenticate(session, mechanism: str, user: bytes | str, password: by
             _failed(session, mechanism, authzid, "no such user", proxy=name)
             raise await _authentication_failed(session)
         proxy, name = name, authzid
+    if ctx.handoff is not None and not ctx.handoff.owns(name):
+        # Only the owning worker process may open this user's account.
+        logout()
+        await ctx.handoff.hand_over(session, tag, name, mechanism, proxy)
+        return None
+    return await complete_login(session, mechanism, name, proxy, logout)
+
+
+async def complete_login(session, mechanism: str, name: str, proxy: str, logout) -> Reply:
+    """Log ``session`` in as ``name``, whose credentials were checked (here, or
+    by the worker process the connection came from): the per-user connection
+    limit, the system folders, the log line, the tagged OK's reply."""
+    ctx = session.context
     limit = ctx.config.limits.max_connections_per_user
     if ctx.connections_by_user.get(name, 0) >= limit:
         logout()

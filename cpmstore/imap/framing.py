@@ -118,6 +118,14 @@ class Framer:
         self._left = 0  # literal bytes still to receive or skip
         self._tail = b""  # last bytes of the line being discarded
 
+    def pending(self) -> bytes | None:
+        """The bytes of the unfinished command, exactly as received, so that
+        another framer can be fed them (a connection moving to another
+        process); None while a command is being dropped (those bytes are gone)."""
+        if self._mode not in (_LINE, _LITERAL):
+            return None
+        return b"".join(self._parts) + bytes(self._line)
+
     def feed(self, data: bytes) -> list[Event]:
         events: list[Event] = []
         pos = 0

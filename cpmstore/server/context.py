@@ -38,3 +38,8 @@ class ServerContext:
         self.protocols: set[Any] = set()
         # server.metrics.Metrics when [metrics] endpoint is set; else counts nothing.
         self.metrics: Any = NO_METRICS
+        # server.handoff.Handoff in a worker process ([server] workers > 1):
+        # moves a login to the worker that owns the user; None in one process.
+        self.handoff: Any = None
+        # In such a worker with [metrics] endpoint: its page, for the control socket's "metrics".
+        self.exposition: Any = None

@@ -146,6 +146,15 @@ def _address(address: Any) -> str:
     return str(address)
 
 
+def _remote(protocol: Any) -> str:
+    handoff = getattr(protocol, "handoff", None)
+    if handoff is not None:
+        # Moved from another worker process (server.handoff): over TLS the
+        # socket here is a relay, and the client's address came with it.
+        return handoff.remote
+    return _address(protocol.transport.getPeer())
+
+
 def sessions(context: Any) -> list[SessionInfo]:
     """The logged-in sessions of this server, oldest first (connections that
     have not logged in yet are not sessions of anyone)."""
@@ -159,7 +168,7 @@ def sessions(context: Any) -> list[SessionInfo]:
         connected_at = getattr(protocol, "connected_at", None) or time.time()
         found.append((connected_at, SessionInfo(
             user=session.user,
-            remote=_address(protocol.transport.getPeer()),
+            remote=_remote(protocol),
             listener=protocol.listener.endpoint,
             mailbox=selected.mailbox.name if selected is not None else None,
             state=",".join(states),
@@ -198,6 +207,9 @@ async def _dispatch(context: Any, request: object) -> object:
         raise _RequestError("args must be an object")
     if op == "who":
         return [info.as_json() for info in sessions(context)]
+    if op == "metrics" and context.exposition is not None:
+        # A worker's page for the supervisor's endpoint ([server] workers > 1).
+        return (await context.exposition()).decode("utf-8")
     if op == "kick":
         user = args.get("user")
         if not isinstance(user, str) or set(args) != {"user"}:

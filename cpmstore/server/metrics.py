@@ -22,7 +22,7 @@ set, and its absence then stops the start with a ``ConfigError``.
 from __future__ import annotations
 
 from bisect import bisect_left
-from typing import Any, Iterator
+from typing import Any, Awaitable, Callable, Iterator, Sequence
 
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.logger import Logger
@@ -30,7 +30,8 @@ from twisted.logger import Logger
 from ..config import ConfigError
 from .state import State
 
-__all__ = ["Metrics", "NoMetrics", "NO_METRICS", "command_label", "metrics_site"]
+__all__ = ["Metrics", "NoMetrics", "NO_METRICS", "command_label", "exposition_source", "merge_expositions",
+           "metrics_site"]
 
 log = Logger()
 
@@ -201,8 +202,8 @@ class _Collector:
         selected_backlog = notify_backlog = 0
         for protocol in list(ctx.protocols):
             session = protocol.session
-            if session is None:
-                continue
+            if session is None or protocol.relay is not None:
+                continue  # a relay's session is counted by the worker process it moved to (server.handoff)
             state = "idle" if session.idling else _STATE_LABELS.get(session.state)
             if state is not None:
                 key = (protocol.listener.endpoint, state)
@@ -249,17 +250,64 @@ def _go_float(value: float) -> str:
     return repr(float(value))
 
 
-def metrics_site(context: Any) -> Any:
+def exposition_source(context: Any) -> Callable[[], Awaitable[bytes]]:
+    """What a scrape of ``context`` answers, in the Prometheus text format
+    (``context.metrics`` must be a ``Metrics``). ConfigError without prometheus-client."""
+    core, exposition = _prometheus()
+    sizes = _StoreSizes(context.store, context.reactor, context.config.metrics.store_size_interval_seconds)
+    registry = core.CollectorRegistry(auto_describe=False)
+    registry.register(_Collector(context.metrics, context, sizes, core))
+
+    async def render() -> bytes:
+        await sizes.refresh()
+        return exposition.generate_latest(registry)
+
+    return render
+
+
+def _with_label(sample: str, name: str, value: str) -> str:
+    """A text-format sample line with one more label, first."""
+    cut = min((i for i in (sample.find("{"), sample.find(" ")) if i >= 0), default=len(sample))
+    label = f'{name}="{value}"'
+    if sample[cut:cut + 1] == "{":
+        rest = sample[cut + 1:]
+        return f"{sample[:cut]}{{{label}{',' if not rest.startswith('}') else ''}{rest}"
+    return f"{sample[:cut]}{{{label}}}{sample[cut:]}"
+
+
+def merge_expositions(texts: Sequence[tuple[str, str]], label: str = "worker") -> str:
+    """One text-format page from several processes' pages, ``(label value,
+    page)`` each: every sample gets the ``label`` (so that no process's count
+    passes for the server's), each family's HELP and TYPE appear once, and
+    its samples from every process follow them (the format wants a family's
+    lines together)."""
+    headers: dict[str, list[str]] = {}
+    samples: dict[str, list[str]] = {}
+    for value, text in texts:
+        family = None
+        for line in text.splitlines():
+            if line.startswith(("# HELP ", "# TYPE ")):
+                family = line.split(" ", 3)[2]
+                header = headers.setdefault(family, [])
+                samples.setdefault(family, [])
+                if not any(h.startswith(line[:6]) for h in header):
+                    header.append(line)
+            elif line and not line.startswith("#") and family is not None:
+                samples[family].append(_with_label(line, label, value))
+    return "".join("\n".join(headers[f] + samples[f]) + "\n" for f in headers)
+
+
+def metrics_site(context: Any, render: Callable[[], Awaitable[bytes]] | None = None) -> Any:
     """A twisted.web Site serving ``GET /metrics`` for ``context`` (whose
-    ``metrics`` must be a ``Metrics``). ConfigError without prometheus-client."""
+    ``metrics`` must be a ``Metrics``), or what ``render`` answers (the
+    supervisor of several worker processes). ConfigError without prometheus-client."""
     core, exposition = _prometheus()
     from twisted.web import pages
     from twisted.web.resource import Resource
     from twisted.web.server import NOT_DONE_YET, Site
 
-    sizes = _StoreSizes(context.store, context.reactor, context.config.metrics.store_size_interval_seconds)
-    registry = core.CollectorRegistry(auto_describe=False)
-    registry.register(_Collector(context.metrics, context, sizes, core))
+    if render is None:
+        render = exposition_source(context)
 
     # The classic text format every Prometheus version reads (what
     # generate_latest writes); newer clients call it 1.0.0 by default.
@@ -272,11 +320,11 @@ def metrics_site(context: Any) -> Any:
             gone: list[bool] = []
             request.notifyFinish().addErrback(lambda _f: gone.append(True))
 
-            def write(_ignored: object) -> None:
+            def write(page: bytes) -> None:
                 if gone:
                     return
                 request.setHeader(b"Content-Type", content_type)
-                request.write(exposition.generate_latest(registry))
+                request.write(page)
                 request.finish()
 
             def failed(failure: Any) -> None:
@@ -285,7 +333,7 @@ def metrics_site(context: Any) -> Any:
                     request.setResponseCode(500)
                     request.finish()
 
-            Deferred.fromCoroutine(sizes.refresh()).addCallbacks(write, failed)
+            Deferred.fromCoroutine(render()).addCallbacks(write, failed)
             return NOT_DONE_YET
 
     class MetricsSite(Site):

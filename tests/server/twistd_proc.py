@@ -25,14 +25,16 @@ def free_port() -> int:
 
 
 def start_twistd(tmp_path: Path, port: int, extra_config: str = "",
-                 users: dict[str, str] | None = None, more_ports: tuple[int, ...] = ()) -> subprocess.Popen:
+                 users: dict[str, str] | None = None, more_ports: tuple[int, ...] = (),
+                 server_config: str = "") -> subprocess.Popen:
     """twistd serving plaintext on ``port`` (``users``, by default user1 / pass);
-    ``extra_config`` is appended to its TOML (more ``[[listener]]`` tables, ``[tls]``)."""
+    ``extra_config`` is appended to its TOML (more ``[[listener]]`` tables, ``[tls]``),
+    ``server_config`` (``key = value`` lines) to its ``[server]`` table."""
     config = tmp_path / "server.toml"
     users_file = tmp_path / "users"
     users_file.write_text("".join(f"{name}:{{PLAIN}}{password}\n" for name, password in (users or {"user1": "pass"}).items()))
     config.write_text(
-        f'[server]\ndata_dir = "{tmp_path / "data"}"\nusers_file = "{users_file}"\n'
+        f'[server]\ndata_dir = "{tmp_path / "data"}"\nusers_file = "{users_file}"\n{server_config}\n'
         f'[[listener]]\nendpoint = "tcp:{port}:interface=127.0.0.1"\ntls = "none"\nallow_plaintext_auth = true\n'
         + extra_config
     )
