@@ -9,6 +9,7 @@ from ..errors import Forbidden, IMAPError
 from ..imap import response as wire
 from ..imap.commands import Store
 from ..imap.condstore import store_unchanged_since
+from .fetch import state_responses
 from .reply import Reply
 
 
@@ -66,17 +67,22 @@ async def store(session, cmd: Store) -> Reply:
     for line in view.note_keywords(spelled if cmd.mode != "-" else ()):
         session.send(line)
     refused = {uid for _seq, uid in modified}
-    for n, (seq, uid) in enumerate(pairs, 1):
-        if uid in refused or uid not in mailbox:
-            continue
-        if not cmd.silent and not annotating:
-            session.send(view.flags_update(seq, uid, with_uid=cmd.uid))
-        elif session.condstore and uid in changed:
-            # RFC 7162 §3.1.3: even .SILENT tells the new MODSEQ of what changed.
-            prefix = b"UID %d " % uid if cmd.uid or session.qresync else b""
-            session.send(b"* %d FETCH (%sMODSEQ (%d))\r\n" % (seq, prefix, mailbox.modseq_of(uid)))
-        if n % _BATCH == 0:
+    answered = [pair for pair in pairs if pair[1] not in refused] if refused else pairs
+    uid_item = ["UID"] if cmd.uid or session.qresync else []  # RFC 7162 §3.2.4
+    if not cmd.silent and not annotating:
+        items = uid_item + ["FLAGS"] + (["MODSEQ"] if session.condstore else [])
+    elif session.condstore:
+        # RFC 7162 §3.1.3: even .SILENT tells the new MODSEQ of what changed.
+        items = uid_item + ["MODSEQ"]
+        answered = [pair for pair in answered if pair[1] in changed]
+    else:
+        answered = []
+    # The folder's columns, as FETCH reads them: one template for the whole
+    # answer, a batch at a time so that a huge STORE waits for the socket.
+    for start in range(0, len(answered), _BATCH):
+        if start:
             await session.drained()
+        session.send(b"".join(state_responses(view, items, answered[start:start + _BATCH])))
     if modified:
         numbers = [uid if cmd.uid else seq for seq, uid in modified]
         return Reply.ok("Conditional STORE failed.", b"MODIFIED " + wire.number_set(numbers))

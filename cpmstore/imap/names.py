@@ -33,10 +33,29 @@ _UNQUOTABLE = re.compile(rb"[\x00\r\n]")
 _MAX_QUOTED = 1024
 
 
+# Names already spelled, each way: a client names the same few folders in
+# command after command. Pure functions of their arguments, so the memo can
+# never be stale; emptied when full, so a client inventing names bounds it.
+_MEMO_SIZE = 4096
+_decoded: dict[tuple[bytes, bool], str] = {}
+_encoded: dict[tuple[str, bool, bool], bytes] = {}
+
+
 def decode(raw: bytes, utf8: bool) -> str:
     """The name a client spelled as ``raw``; ``BadName`` if it is not valid
     modified UTF-7 (before ENABLE) or valid UTF-8 without forbidden
     characters (after)."""
+    key = (raw, utf8)
+    name = _decoded.get(key)
+    if name is None:
+        name = _decode(raw, utf8)  # BadName is raised, never kept
+        if len(_decoded) >= _MEMO_SIZE:
+            _decoded.clear()
+        _decoded[key] = name
+    return name
+
+
+def _decode(raw: bytes, utf8: bool) -> str:
     if not utf8:
         try:
             return mutf7.decode(raw)
@@ -57,6 +76,17 @@ def encode(name: str, utf8: bool, string: bool = False) -> bytes:
     the session's spelling: modified UTF-7 before ENABLE UTF8=ACCEPT; after it
     UTF-8, quoted when it fits a quoted string (RFC 6855 §3 "UTF-8 quoted
     strings"), else a literal."""
+    key = (name, utf8, string)
+    spelled = _encoded.get(key)
+    if spelled is None:
+        spelled = _encode(name, utf8, string)
+        if len(_encoded) >= _MEMO_SIZE:
+            _encoded.clear()
+        _encoded[key] = spelled
+    return spelled
+
+
+def _encode(name: str, utf8: bool, string: bool) -> bytes:
     # Imported here: response imports seqset, which imports reader, which imports this module.
     from . import response as wire
     as_ascii = wire.string if string else wire.astring
