@@ -27,7 +27,7 @@ from ..imap.seqset import RangeSet, SequenceSet
 from ..mime.headers import decode_words, header_values
 from ..mime.sections import fetch_section
 from ..mime.sortkeys import casemap
-from ..mime.text import searchable_text
+from ..mime.text import may_contain, searchable_text
 from .fetch import read_message_files
 from .reply import Reply
 
@@ -260,9 +260,12 @@ def _match(key: SearchKey, ctx: _Context, seq: int, uid: int, meta, body) -> boo
         sent = _day(meta.sent_date) or meta.internaldate.date()
         return _compare(op[4:], sent, args[0])
     if op == "BODY":
-        return ctx.text(args[0]) in casemap(searchable_text(body))
+        wanted = ctx.text(args[0])
+        return may_contain(body, wanted) and wanted in casemap(searchable_text(body))
     if op == "TEXT":
         wanted = ctx.text(args[0])
+        if not may_contain(body, wanted):
+            return False
         header = decode_words(fetch_section(body, (), "HEADER") or b"")
         return wanted in casemap(header) or wanted in casemap(searchable_text(body))
     raise IMAPError(f"Unsupported search key {op}.")

@@ -1,10 +1,17 @@
 """searchable_text (RFC 3501 §6.4.4 BODY), header_values and the CPM fields."""
 
+import base64
+import binascii
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cpmstore.cpm.fields import INDEXED_FIELDS, extract_fields
-from cpmstore.mime.headers import header_values
-from cpmstore.mime.text import searchable_text
+from cpmstore.mime.headers import decode_words, header_values
+from cpmstore.mime.sections import fetch_section
+from cpmstore.mime.sortkeys import casemap
+from cpmstore.mime.text import may_contain, searchable_text
 
 
 def test_rfc2045_6_8_base64_and_6_7_quoted_printable_parts_are_decoded():
@@ -96,3 +103,56 @@ def test_cpm_fields_unfolded_unquoted_first_wins():
 
 def test_cpm_fields_absent():
     assert extract_fields(b"Subject: plain e-mail\r\n\r\n") == {}
+
+
+# -- may_contain: the cheap check SEARCH TEXT and BODY make before parsing ----
+# Letters whose casemap key differs from their octets: accents (NFKD splits
+# them), a ligature, fullwidth, sharp s, Greek, and an emoji.
+_WORDS = st.text(alphabet="abcXYZ éÉàﬁＡßΣς👍", min_size=1, max_size=12)
+
+
+def _text_match(message: bytes, key: str) -> bool:
+    """What SEARCH TEXT compares (commands/search.py): header, then text parts."""
+    header = decode_words(fetch_section(message, (), "HEADER") or b"")
+    return key in casemap(header) or key in casemap(searchable_text(message))
+
+
+@st.composite
+def _messages(draw):
+    subject, words = draw(_WORDS), draw(_WORDS)
+    charset = draw(st.sampled_from(["utf-8", "iso-8859-1", None]))
+    encoding = draw(st.sampled_from(["8bit", "base64", "quoted-printable"]))
+    codec = "latin-1" if charset == "iso-8859-1" else "utf-8"
+    payload = words.encode(codec, "replace")
+    if encoding == "base64":
+        payload = base64.b64encode(payload)
+    elif encoding == "quoted-printable":
+        payload = binascii.b2a_qp(payload)
+    content_type = b"text/plain" + (b"; charset=" + charset.encode() if charset else b"")
+    part = (b"Content-Type: " + content_type + b"\r\nContent-Transfer-Encoding: " + encoding.encode()
+            + b"\r\n\r\n" + payload + b"\r\n")
+    if draw(st.booleans()):  # a CPM chat object: the part inside message/cpim
+        part = (b"Content-Type: message/cpim\r\n\r\nFrom: <sip:a@b>\r\nNS: imdn <urn:ietf:params:imdn>\r\n\r\n"
+                + part)
+    header = b"Subject: " + (subject.encode("utf-8") if draw(st.booleans())
+                             else b"=?utf-8?b?" + base64.b64encode(subject.encode()) + b"?=")
+    return header + b"\r\nMIME-Version: 1.0\r\n" + part
+
+
+@settings(max_examples=400, deadline=None)
+@given(_messages(), st.data())
+def test_may_contain_never_rules_out_a_real_match(message, data):
+    text = casemap(decode_words(fetch_section(message, (), "HEADER") or b"") + "\n" + searchable_text(message))
+    start = data.draw(st.integers(0, max(len(text) - 1, 0)))
+    key = text[start:start + data.draw(st.integers(1, 6))].replace("\n", "") or "X"
+    if _text_match(message, key):
+        assert may_contain(message, key)
+
+
+def test_may_contain_rules_out_a_plain_message_without_the_word():
+    message = b"Subject: hi\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nd\xc3\xa9j\xc3\xa0 vu \xf0\x9f\x91\x8d\r\n"
+    assert not may_contain(message, casemap("tonight"))
+    assert may_contain(message, casemap("DÉJÀ"))
+    # Hidden by an encoding or another charset: parsing must decide.
+    assert may_contain(message.replace(b"charset=utf-8", b"charset=iso-8859-1"), casemap("tonight"))
+    assert may_contain(message + b"Content-Transfer-Encoding: base64\r\n", casemap("tonight"))
