@@ -5,7 +5,7 @@ between commands, without IDLE and without polling."""
 from __future__ import annotations
 
 from ..imap.commands import Notify
-from ..server.notify import Notifier, check_groups, status_line
+from ..server.notify import Notifier, check_groups, shared_accounts, status_line
 from .reply import Reply
 
 
@@ -19,12 +19,7 @@ async def notify(session, cmd: Notify) -> Reply:
     account = session.account
     names = {m.id: m.name for m in await account.list_mailboxes()}
     subscribed = set(await account.subscriptions())
-    others = []
-    for owner in session.context.store.sharing_with(session.user):
-        other = await session.context.store.existing_account(owner)
-        if other is not None:
-            await other.load_access()
-            others.append(other)
+    others = await shared_accounts(session, session.context.store.sharing_with(session.user))
     notifier = Notifier(session, cmd, names, subscribed, tuple(others))
     session.notifier = notifier
     if cmd.status:

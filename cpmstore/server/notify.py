@@ -2,6 +2,9 @@
 client asked to hear about, and the queue of what it has not heard yet.
 
 Changes arrive from the user's change bus as they commit; nothing is polled.
+Other users' folders the user may see come from their owners' buses; an
+owner who starts sharing after the NOTIFY SET is joined when the store-wide
+``Shares.bus`` says so.
 For the selected mailbox the selected view already keeps what must be said
 (EXISTS, EXPUNGE/VANISHED, FETCH FLAGS); NOTIFY only lets it be said at once.
 For other mailboxes a message event becomes one STATUS per mailbox, and a
@@ -12,6 +15,9 @@ RFC 5465 §5.8 says, rather than holding memory without limit.
 
 from __future__ import annotations
 
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+
 from ..errors import BadCommand, IMAPError
 from ..commands.mailbox import encode_name, list_line, status_line as mailbox_status_line
 from ..imap import names as mailbox_names
@@ -19,7 +25,7 @@ from ..imap import response as wire
 from ..imap.commands import Notify, NotifyGroup
 from .access import shown_name
 from ..store.changes import (
-    AnnotationsChanged, FlagsChanged, MailboxChanged, MessagesAdded, MessagesExpunged, MetadataChanged,
+    AnnotationsChanged, FlagsChanged, MailboxChanged, MessagesAdded, MessagesExpunged, MetadataChanged, SharesChanged,
 )
 
 SUPPORTED = ("MessageNew", "MessageExpunge", "FlagChange", "AnnotationChange", "MailboxName", "SubscriptionChange",
@@ -33,6 +39,7 @@ _EVENT_OF = {MessagesAdded: "MessageNew", MessagesExpunged: "MessageExpunge",
 # conversations under Default (DESIGN §2): both count as inboxes.
 INBOXES = ("INBOX", "Default")
 MAX_PENDING = 1000
+log = Logger()
 
 
 def check_groups(groups: tuple[NotifyGroup, ...]) -> None:
@@ -70,17 +77,58 @@ class Notifier:
         # Other users' folders this user may see (RFC 4314 with RFC 5465): their
         # owners' buses, with each folder's name kept current from them.
         self.other_names: dict[tuple[str, int], str] = {}
+        self._owners: set[str] = set()  # listened to, or being joined
         for account in others:
-            for name in account.folder_names():
-                self.other_names[account.username, account.folder_id(name)] = name
-            self._unsubscribes.append(account.bus.subscribe(
-                lambda change, account=account: self._on_other_change(account, change)))
+            self._listen_to(account)
+        # An owner who shares a folder after this NOTIFY SET is joined then.
+        shares = session.account.shares
+        if shares is not None:
+            self._unsubscribes.append(shares.bus.subscribe(self._on_shares_changed))
         self.overflowed = False
+        self.closed = False
 
     def close(self) -> None:
+        self.closed = True
         for unsubscribe in self._unsubscribes:
             unsubscribe()
         self._unsubscribes = []
+
+    def _listen_to(self, account) -> None:
+        self._owners.add(account.username)
+        for name in account.folder_names():
+            self.other_names[account.username, account.folder_id(name)] = name
+        self._unsubscribes.append(account.bus.subscribe(
+            lambda change, account=account: self._on_other_change(account, change)))
+
+    def _on_shares_changed(self, change: SharesChanged) -> None:
+        owner = change.owner
+        if self.closed or owner == self.session.user or owner in self._owners:
+            return  # its own bus tells of it (the "acl" MailboxChanged)
+        if owner in self.session.context.store.sharing_with(self.session.user):
+            self._owners.add(owner)
+            Deferred.fromCoroutine(self._join(owner)).addErrback(
+                lambda failure: log.failure("NOTIFY could not join {owner}", failure, owner=owner))
+
+    async def _join(self, owner: str) -> None:
+        """Listen to ``owner``, who now shares with this user, and tell of the
+        folders that appeared: the ACL change that made them visible was
+        published before this notifier listened (RFC 5465 §5.4)."""
+        accounts = await shared_accounts(self.session, [owner])
+        if self.closed or not accounts:
+            self._owners.discard(owner)
+            return
+        account = accounts[0]
+        self._listen_to(account)
+        user = self.session.user
+        for name in account.folder_names():
+            if "l" not in account.rights_by_id(account.folder_id(name), user):
+                continue
+            shown = shown_name(self.session, account, name)
+            if "MailboxName" in self.events_for(shown):
+                self._lines.append(_list_line(b"", shown, self.session.utf8))
+        if len(self._status) + len(self._lines) > MAX_PENDING:
+            self._overflow()
+        self.session.notification_ready()
 
     # -- what the client asked for ------------------------------------------------
     @property
@@ -271,6 +319,18 @@ class Notifier:
             except IMAPError:
                 pass  # gone, or no longer readable, since the change was queued
         return sent
+
+
+async def shared_accounts(session, owners: list[str]) -> list:
+    """The stores of ``owners`` (users who share with the session's user)
+    that exist, with their folders and ACLs loaded: what NOTIFY listens to."""
+    accounts = []
+    for owner in owners:
+        account = await session.context.store.existing_account(owner)
+        if account is not None:
+            await account.load_access()
+            accounts.append(account)
+    return accounts
 
 
 def _list_line(attrs: bytes, name: str, utf8: bool) -> bytes:

@@ -18,6 +18,7 @@ from urllib.parse import unquote
 
 from twisted.logger import Logger
 
+from .changes import ChangeBus
 from .rebuild import INDEX_FILE
 
 log = Logger()
@@ -37,6 +38,9 @@ class Shares:
         fresh = not os.path.exists(path)
         os.makedirs(data_dir, exist_ok=True)
         self._lock = threading.Lock()
+        # Told of every owner whose ACLs changed, on the reactor thread, so
+        # that NOTIFY can start listening to an owner who shares after it began.
+        self.bus = ChangeBus()
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS shares (owner TEXT NOT NULL, identifier TEXT NOT NULL, "

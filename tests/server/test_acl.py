@@ -605,6 +605,17 @@ async def test_rfc4314_4_insert_only_folder_is_a_drop_box(server):
     await in_thread(scenario)
 
 
+# The owner adds to a folder the grantee may not see, then to the shared one.
+APPEND_SECRET_AND_CHATS = """
+    C: b1 APPEND Secret {5+}
+    C: hello
+    S: b1 OK [APPENDUID ... 1] Append completed.
+    C: b2 APPEND Chats {5+}
+    C: hello
+    S: b2 OK [APPENDUID ... 3] Append completed.
+"""
+
+
 @pytest_twisted.ensureDeferred
 async def test_rfc5465_grantee_hears_shared_folder_changes_and_acl_changes(server):
     """NOTIFY reaches across users: the grantee hears of new messages in a
@@ -620,14 +631,7 @@ async def test_rfc5465_grantee_hears_shared_folder_changes_and_acl_changes(serve
             C: n1 NOTIFY SET (subtree "Other Users" (MessageNew MessageExpunge MailboxName))
             S: n1 OK NOTIFY completed.
         """)
-        run(server.port, """
-            C: b1 APPEND Secret {5+}
-            C: hello
-            S: b1 OK [APPENDUID ... 1] Append completed.
-            C: b2 APPEND Chats {5+}
-            C: hello
-            S: b2 OK [APPENDUID ... 3] Append completed.
-        """, owner)
+        run(server.port, APPEND_SECRET_AND_CHATS, owner)
         run(server.port, """
             S: * STATUS "Other Users/user1/Chats" (MESSAGES 3 UIDNEXT 4 UNSEEN 2)
         """, grantee)
@@ -681,3 +685,29 @@ async def test_lost_share_registry_is_rebuilt_from_the_indexes(start):
             S: b1 OK List completed.
         """)
     await in_thread(after)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rfc5465_an_owner_who_shares_after_notify_set_is_heard(server):
+    """NOTIFY set before any folder was shared with the user still hears of
+    the folder the moment it is shared (a LIST, RFC 5465 §5.4), and of its
+    new messages after that."""
+    def scenario():
+        grantee = run(server.port, LOGIN2 + """
+            C: n1 NOTIFY SET (subtree "Other Users" (MessageNew MessageExpunge MailboxName))
+            S: n1 OK NOTIFY completed.
+        """)
+        owner = run(server.port, SHARE_CHATS + """
+            C: a1 SETACL Chats user2 lr
+            S: a1 OK Setacl completed.
+        """)
+        run(server.port, """
+            S: * LIST () "/" "Other Users/user1/Chats"
+        """, grantee)
+        run(server.port, APPEND_SECRET_AND_CHATS, owner)
+        run(server.port, """
+            S: * STATUS "Other Users/user1/Chats" (MESSAGES 3 UIDNEXT 4 UNSEEN 2)
+            C: c1 NOOP
+            S: c1 OK NOOP completed.
+        """, grantee)
+    await in_thread(scenario)
