@@ -56,14 +56,16 @@ async def select(session, cmd: Select) -> Reply:
 
 async def _resync(session, view: SelectedView, qresync: QResync) -> None:
     """RFC 7162 §3.2.5.1: what vanished and what changed since the client's
-    modseq. Every expunge is kept with its MODSEQ, so the answer is exact and
-    the seq-match data (a hint for servers that forget) is not needed."""
+    modseq. Expunges are kept with their MODSEQs back to a floor
+    (``[server] expunge_history`` per folder), so the answer is exact for any
+    client newer than it; an older one hears every UID of its known set that
+    is absent now (§3.2.5.2), which the seq-match data would only narrow."""
     mailbox = view.mailbox
     largest = max(mailbox.uid_next - 1, 1)
     known = (qresync.known_uids or SequenceSet(((1, largest),))).matcher(largest)
-    vanished = [uid for uid in await mailbox.expunged_since(qresync.modseq) if uid in known]
+    vanished = await mailbox.vanished_since(qresync.modseq, known.ranges)
     if vanished:
-        session.send(wire.untagged(b"VANISHED (EARLIER) " + wire.number_set(sorted(vanished))))
+        session.send(wire.untagged(b"VANISHED (EARLIER) " + wire.range_set(vanished)))
     modseq_of = mailbox.modseq_of
     for seq, uid in enumerate(view.uids, 1):
         if modseq_of(uid) > qresync.modseq and uid in known:

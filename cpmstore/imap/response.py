@@ -166,4 +166,9 @@ def astring(data: bytes | str) -> bytes:
 def number_set(numbers: Iterable[int]) -> bytes:
     """Ascending-run compression for UIDPLUS codes: 1,2,3,7 -> ``1:3,7``.
     Order is kept (COPYUID pairs source and target sets by position)."""
-    return b",".join(b"%d" % lo if lo == hi else b"%d:%d" % (lo, hi) for lo, hi in runs(numbers))
+    return range_set(runs(numbers))
+
+
+def range_set(ranges: Iterable[tuple[int, int]]) -> bytes:
+    """Inclusive ranges as a sequence-set: (1, 3) (7, 7) -> ``1:3,7``."""
+    return b",".join(b"%d" % lo if lo == hi else b"%d:%d" % (lo, hi) for lo, hi in ranges)

@@ -25,7 +25,7 @@ from twisted.logger import Logger
 
 from . import maildir
 
-__all__ = ["BackupService", "backup_path", "usable_copy", "write_backup"]
+__all__ = ["BackupService", "backup_if_changed", "backup_path", "usable_copy", "write_backup"]
 
 log = Logger()
 BACKUP_SUFFIX = ".backup"
@@ -76,15 +76,35 @@ def usable_copy(path: str) -> bool:
         return False
 
 
+async def backup_if_changed(account: Any, expunge_history: int = 0) -> bool:
+    """Copy ``account``'s index if it changed since its last copy, first
+    forgetting all but the newest ``expunge_history`` expunges of each folder
+    (0: none); returns whether a copy was written. Failures are logged, not
+    raised: the index itself is intact, only its copy is older."""
+    if account.index.connection.total_changes == account.backed_up_changes:
+        return False
+    try:
+        if expunge_history:
+            # Before the copy, so the copy is as small as the index.
+            await account.queue.run(account.index.prune_expunged, expunge_history)
+        await account.queue.run(write_backup, account.index.connection, account.index.path)
+    except (OSError, sqlite3.Error) as e:
+        log.error("Backup of the index of {user} failed: {error}", user=account.username, error=str(e))
+        return False
+    # After the prune: its own deletions are not a change to copy next time.
+    account.backed_up_changes = account.index.connection.total_changes
+    return True
+
+
 class BackupService(Service):
-    """Copies the index of every open account that changed, every ``interval``
+    """Runs ``backup_if_changed`` on every open account every ``interval``
     seconds and at stop."""
 
-    def __init__(self, store: Any, interval: float, clock: Any = None) -> None:
+    def __init__(self, store: Any, interval: float, clock: Any = None, expunge_history: int = 0) -> None:
         self.store = store
         self.interval = interval
+        self.expunge_history = expunge_history  # 0: never prune
         self.clock = clock
-        self._copied: dict[str, int] = {}  # user -> connection.total_changes at the last copy
         self._loop: LoopingCall | None = None
 
     def startService(self) -> None:
@@ -113,14 +133,5 @@ class BackupService(Service):
         """Copy what changed; returns how many indexes were copied."""
         copied = 0
         for account in self.store.loaded_accounts():
-            changes = account.index.connection.total_changes
-            if self._copied.get(account.username) == changes:
-                continue
-            try:
-                await account.queue.run(write_backup, account.index.connection, account.index.path)
-            except (OSError, sqlite3.Error) as e:
-                log.error("Backup of the index of {user} failed: {error}", user=account.username, error=str(e))
-                continue
-            self._copied[account.username] = changes
-            copied += 1
+            copied += await backup_if_changed(account, self.expunge_history)
         return copied

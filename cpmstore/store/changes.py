@@ -69,8 +69,17 @@ class MetadataChanged:
     owner: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class SharesChanged:
+    """``owner``'s ACLs changed whom they let find a folder (published on the
+    store-wide ``Shares.bus``, not a user's own): a session of another user
+    that listens for that owner's folders may have to start listening."""
+
+    owner: str
+
+
 Change = (MessagesAdded | FlagsChanged | AnnotationsChanged | MessagesExpunged | MailboxChanged
-          | MetadataChanged)
+          | MetadataChanged | SharesChanged)
 
 
 class ChangeBus:
@@ -86,6 +95,11 @@ class ChangeBus:
                 self._subscribers.remove(callback)
 
         return unsubscribe
+
+    @property
+    def heard(self) -> bool:
+        """Whether anyone listens: a selected folder, IDLE or NOTIFY."""
+        return bool(self._subscribers)
 
     def publish(self, change: Change) -> None:
         # A copy: a subscriber may unsubscribe itself while being called.

@@ -172,7 +172,7 @@ class Index:
         self.connection.execute("UPDATE mailboxes SET name = ? WHERE id = ?", (name, mailbox_id))
 
     def delete_mailbox(self, mailbox_id: int) -> None:
-        for table in ("messages", "expunged", "acl", "metadata", "urlauth_keys", "annotations"):
+        for table in ("messages", "expunged", "expunge_floor", "acl", "metadata", "urlauth_keys", "annotations"):
             self.connection.execute(f"DELETE FROM {table} WHERE mailbox_id = ?", (mailbox_id,))
         self.connection.execute("DELETE FROM mailboxes WHERE id = ?", (mailbox_id,))
 
@@ -196,6 +196,7 @@ class Index:
             (uid_validity, uid_next, highest_modseq, mailbox_id),
         )
         self.connection.execute("DELETE FROM expunged WHERE mailbox_id = ?", (mailbox_id,))
+        self.connection.execute("DELETE FROM expunge_floor WHERE mailbox_id = ?", (mailbox_id,))
 
     def record_expunged(self, mailbox_id: int, rows: list[tuple[int, int]]) -> None:
         """Remember (uid, modseq) each as expunged, with no message row to remove
@@ -503,6 +504,33 @@ class Index:
             "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid", (mailbox_id, modseq)
         )
         return [row[0] for row in rows]
+
+    def expunge_history_since(self, mailbox_id: int, modseq: int) -> list[int] | None:
+        """UIDs expunged with a MODSEQ above ``modseq``, ascending; None when
+        the history was pruned past ``modseq`` and cannot say."""
+        floor = self._one("SELECT modseq FROM expunge_floor WHERE mailbox_id = ?", (mailbox_id,))
+        if floor is not None and modseq < floor[0]:
+            return None
+        return self.expunged_since(mailbox_id, modseq)
+
+    def prune_expunged(self, keep: int) -> int:
+        """Forget all but the newest ``keep`` expunges of each folder, raising
+        its floor to the newest MODSEQ forgotten; returns rows removed.
+        RFC 7162 §3.2.5.2 lets a server forget: a client older than the floor
+        is answered from the UIDs that are absent instead."""
+        removed = 0
+        with self.transaction():
+            crowded = self.connection.execute(
+                "SELECT mailbox_id FROM expunged GROUP BY mailbox_id HAVING COUNT(*) > ?", (keep,)).fetchall()
+            for (mailbox_id,) in crowded:
+                cut = self._one("SELECT modseq FROM expunged WHERE mailbox_id = ? ORDER BY modseq DESC"
+                                " LIMIT 1 OFFSET ?", (mailbox_id, keep))[0]
+                removed += self.connection.execute(
+                    "DELETE FROM expunged WHERE mailbox_id = ? AND modseq <= ?", (mailbox_id, cut)).rowcount
+                self.connection.execute(
+                    "INSERT INTO expunge_floor (mailbox_id, modseq) VALUES (?, ?) ON CONFLICT (mailbox_id)"
+                    " DO UPDATE SET modseq = max(modseq, excluded.modseq)", (mailbox_id, cut))
+        return removed
 
     def expunged_uids(self, mailbox_id: int) -> set[int]:
         return {row[0] for row in self.connection.execute("SELECT uid FROM expunged WHERE mailbox_id = ?", (mailbox_id,))}

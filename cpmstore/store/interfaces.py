@@ -195,6 +195,11 @@ class IMailbox(Interface):
     async def expunged_since(modseq: int) -> list[int]:
         """UIDs expunged with a MODSEQ above ``modseq`` (QRESYNC VANISHED)."""
 
+    async def vanished_since(modseq: int, within: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The parts of the UID ranges ``within`` expunged with a MODSEQ above
+        ``modseq``; when the history no longer reaches back that far, every
+        part with no message now (RFC 7162 §3.2.5.2)."""
+
     async def search_header(name: str, value: str) -> set[int] | None:
         """UIDs whose indexed header ``name`` contains ``value`` (case-insensitive),
         from the index alone; None when ``name`` is not an indexed field."""

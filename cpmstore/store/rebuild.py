@@ -38,10 +38,12 @@ def index_path(user_dir: str) -> str:
     return os.path.join(user_dir, INDEX_FILE)
 
 
-def open_index(user_dir: str) -> Index:
+def open_index(user_dir: str, recover_files: bool = True) -> Index:
     """The user's index, recovered after a crash, INBOX present. A missing
     index (with folders on disk) or one SQLite cannot read is rebuilt,
-    from its backup when there is one."""
+    from its backup when there is one. ``recover_files=False`` skips
+    reading every folder's directories, for a store this process closed
+    cleanly itself (nothing else writes a user's files while it runs)."""
     os.makedirs(maildir.mail_root(user_dir), exist_ok=True)
     path = index_path(user_dir)
     if not os.path.exists(path) and _mailbox_dirs(user_dir):
@@ -49,7 +51,8 @@ def open_index(user_dir: str) -> Index:
         log.warn("{summary}", summary=rebuild_index(user_dir))
     try:
         index = Index(path)
-        recover(user_dir, index)
+        if recover_files:
+            recover(user_dir, index)
     except sqlite3.DatabaseError as e:
         # Truncated or overwritten: SQLite says "malformed" or "not a database".
         log.error("Index of {user_dir} is damaged ({error}): rebuilding", user_dir=user_dir, error=str(e))

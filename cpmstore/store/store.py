@@ -9,6 +9,7 @@ It never runs blocking work on the reactor thread.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote, unquote
@@ -40,6 +41,8 @@ class MaildirStore:
         self.data_dir = data_dir
         self.workers = Workers(reactor, max_threads)
         self._accounts: dict[str, Account] = {}
+        self._used: dict[str, float] = {}  # user -> time.monotonic() of the last lookup
+        self._closed_cleanly: set[str] = set()  # unloaded here: no crash to recover from
         self._opening: dict[tuple, list[Deferred]] = {}  # what is being opened, and who waits for it
         self._shares: Shares | None = None
 
@@ -49,6 +52,7 @@ class MaildirStore:
     async def account(self, username: str) -> Account:
         account = self._accounts.get(username)
         if account is not None:
+            self._used[username] = time.monotonic()
             return account
         return await self._once(("user", username), self._open_account, username)
 
@@ -56,9 +60,12 @@ class MaildirStore:
         if self._shares is None:
             self._shares = await self._once(("shares",), self.workers.run, Shares, self.data_dir)
         user_dir = self.user_dir(username)
-        index = await self.workers.run(open_index, user_dir)
+        clean = username in self._closed_cleanly
+        self._closed_cleanly.discard(username)
+        index = await self.workers.run(open_index, user_dir, not clean)
         account = Account(username, user_dir, index, self.workers, self._shares)
         self._accounts[username] = account
+        self._used[username] = time.monotonic()
         return account
 
     async def _once(self, key: tuple, opener: Callable[..., Awaitable[Any]], *args: Any) -> Any:
@@ -91,6 +98,7 @@ class MaildirStore:
         user's namespace must never create a store for a name someone typed)."""
         account = self._accounts.get(username)
         if account is not None:
+            self._used[username] = time.monotonic()
             return account
         try:
             path = os.path.join(self.user_dir(username), INDEX_FILE)
@@ -107,6 +115,37 @@ class MaildirStore:
     def loaded_accounts(self) -> list[Account]:
         """Every user's store this process has open."""
         return list(self._accounts.values())
+
+    def idle_accounts(self, idle_for: float) -> list[Account]:
+        """Open stores nobody looked up or worked on for ``idle_for`` seconds, that no
+        session listens to (a selected folder, IDLE, NOTIFY) and that run no
+        operation now: what ``unload`` may close."""
+        cutoff = time.monotonic() - idle_for
+        return [account for name, account in self._accounts.items()
+                if max(self._used.get(name, 0), account.queue.last_used) <= cutoff
+                and not account.bus.heard and not account.queue.busy]
+
+    async def unload(self, account: Account, in_use: Callable[[str], bool],
+                     before_close: Callable[[Account], Awaitable[Any]] | None = None) -> bool:
+        """Close an idle ``account``'s index and forget it, unless ``in_use``
+        (a logged-in session holds its own account object, which only the
+        server knows) or it was used meanwhile; the next lookup opens the
+        user's store again from disk. ``before_close`` (the last backup) runs
+        first, with the account still open. Returns whether it was closed."""
+        name = account.username
+        stamp = self._used.get(name)
+        if before_close is not None:
+            await before_close(account)
+        # Checked after the await: a login or a share lookup may have come in.
+        if (self._accounts.get(name) is not account or self._used.get(name) != stamp or in_use(name)
+                or account.bus.heard or account.queue.busy):
+            return False
+        del self._accounts[name]
+        self._used.pop(name, None)
+        async with account.queue:
+            await self.workers.run(account.index.close)
+        self._closed_cleanly.add(name)
+        return True
 
     async def usernames(self) -> list[str]:
         """Every user with a store on disk, open in this process or not, sorted."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+import time
 from typing import Any, Callable, TypeVar
 
 from twisted.internet.defer import DeferredLock
@@ -71,12 +72,21 @@ class UserQueue:
     def __init__(self, workers: Workers) -> None:
         self.workers = workers
         self._lock = DeferredLock()
+        # When the last operation ended (time.monotonic()): the store unloads
+        # only accounts nothing has worked on for a while.
+        self.last_used = time.monotonic()
+
+    @property
+    def busy(self) -> bool:
+        """Whether an operation holds the user's turn (others may wait)."""
+        return self._lock.locked
 
     async def __aenter__(self) -> "UserQueue":
         await self._lock.acquire()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        self.last_used = time.monotonic()
         self._lock.release()
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
