@@ -49,6 +49,7 @@ LOG_FORMATS = ("text", "json")
 DEFAULT_DATA_DIR = "./cpmstore-data"
 DEFAULT_ENDPOINT = "tcp:1143:interface=127.0.0.1"
 DEFAULT_CONTROL_SOCKET = "<data_dir>/control.sock"
+MAX_WORKERS = 64
 
 
 class ConfigError(Exception):
@@ -78,10 +79,26 @@ class ServerConfig:
     # from which a lost or damaged index is restored; a duration like
     # [cpm] expunge_deleted_after; "" or "0" never (only at stop).
     index_backup_interval: str = "15m"
+    # Expunges remembered per folder for QRESYNC's VANISHED (EARLIER), the
+    # newest kept; older ones are forgotten at each index backup, so the
+    # index does not grow forever. 0 keeps every one.
+    expunge_history: int = 10000
+    # How long a user's store stays open after the last use with none of the
+    # user's sessions logged in and nobody listening to it; then it is closed
+    # (index copied, memory freed) and opened again on the next use. A
+    # duration; "" or "0" keeps every store open until the server stops.
+    unload_idle_after: str = "10m"
+    # Worker processes sharing the listeners, each user's account owned by
+    # one of them (server.workers); 1 is one process and nothing else.
+    workers: int = 1
 
     @property
     def index_backup_interval_seconds(self) -> int:
         return parse_duration(self.index_backup_interval, "server.index_backup_interval")
+
+    @property
+    def unload_idle_after_seconds(self) -> int:
+        return parse_duration(self.unload_idle_after, "server.unload_idle_after")
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,6 +362,11 @@ def _build(server: ServerConfig, listeners: Sequence[ListenerConfig],
         tls = dataclasses.replace(tls, private_key=tls.certificate)
     parse_duration(cpm.expunge_deleted_after, "cpm.expunge_deleted_after")  # a bad one stops the start
     parse_duration(server.index_backup_interval, "server.index_backup_interval")
+    parse_duration(server.unload_idle_after, "server.unload_idle_after")
+    if server.expunge_history < 0:
+        raise ConfigError(f"server.expunge_history: expected 0 or more, got {server.expunge_history}")
+    if not 1 <= server.workers <= MAX_WORKERS:
+        raise ConfigError(f"server.workers: expected 1 to {MAX_WORKERS}, got {server.workers}")
     cpm = dataclasses.replace(cpm, system_folders=_folder_names("cpm.system_folders", cpm.system_folders))
     parse_duration(metrics.store_size_interval, "metrics.store_size_interval")
     parse_duration(limits.login_failure_window, "limits.login_failure_window")

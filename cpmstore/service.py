@@ -79,6 +79,18 @@ def ensure_demo_user(users_file: str, data_dir: str) -> str | None:
     return password
 
 
+def announce_demo_user(server: Any) -> None:
+    """``[server] create_demo_user``: make the user if missing and say where its password is."""
+    if server.create_demo_user:
+        password = ensure_demo_user(server.users_file, server.data_dir)
+        if password is not None:
+            path = os.path.join(server.data_dir, DEMO_PASSWORD_FILE)
+            # Under twistd stdout is the log, where no password may go.
+            if not isinstance(sys.stdout, LoggingFile):
+                print(f"demo user created: {DEMO_USER} / {password}", flush=True)
+            log.info("demo user created: {user}, its password is in {path}", user=DEMO_USER, path=path)
+
+
 @implementer(IStreamServerEndpoint)
 class _ListeningEndpoint:
     """Wraps a server endpoint to remember the port it bound (``tcp:0``)."""
@@ -151,15 +163,7 @@ class CPMStoreService(MultiService):
         self.context.reactor.callFromThread(lambda: Deferred.fromCoroutine(self.reload_tls()))
 
     def startService(self) -> None:
-        server = self.context.config.server
-        if server.create_demo_user:
-            password = ensure_demo_user(server.users_file, server.data_dir)
-            if password is not None:
-                path = os.path.join(server.data_dir, DEMO_PASSWORD_FILE)
-                # Under twistd stdout is the log, where no password may go.
-                if not isinstance(sys.stdout, LoggingFile):
-                    print(f"demo user created: {DEMO_USER} / {password}", flush=True)
-                log.info("demo user created: {user}, its password is in {path}", user=DEMO_USER, path=path)
+        announce_demo_user(self.context.config.server)
         if self.reload_on_sighup:
             # Only under twistd (make_service(reload_on_sighup=True)): a test
             # process keeps its own SIGHUP and calls reload_tls itself.
@@ -190,7 +194,8 @@ class CPMStoreService(MultiService):
         return [port for _ok, port in results]
 
 
-def make_service(config: Config, reactor: Any = None, *, reload_on_sighup: bool = False) -> CPMStoreService:
+def make_service(config: Config, reactor: Any = None, *, reload_on_sighup: bool = False,
+                 worker: Any = None) -> Any:
     """The service tree twistd starts; nothing listens until it is started.
 
     With a TLS listener and ``[tls] generate_self_signed``, a missing
@@ -199,9 +204,18 @@ def make_service(config: Config, reactor: Any = None, *, reload_on_sighup: bool 
     TLS files while the service runs. ConfigError when a listener's endpoint
     cannot be parsed, the TLS files cannot be used, another server holds the
     data directory's lock or the control socket's path cannot be used.
+
+    With ``[server] workers`` > 1 this is the supervisor of that many worker
+    processes (``server.workers``); inside each of them ``worker`` is its
+    ``server.workers.WorkerRole``: listeners adopted from the supervisor, a
+    store of the worker's own users, no lock (the supervisor holds it).
     """
     if reactor is None:
         from twisted.internet import reactor
+    if worker is None and config.server.workers > 1:
+        from .server.workers import make_supervisor
+
+        return make_supervisor(config, reactor, reload_on_sighup)
     from twisted.protocols.tls import TLSMemoryBIOFactory
 
     from .server.protocol import IMAPFactory
@@ -216,11 +230,17 @@ def make_service(config: Config, reactor: Any = None, *, reload_on_sighup: bool 
         cert = tls_options.certificate
         log.info("TLS certificate {path}: {subject}, SHA-256 {sha256}, valid until {not_after}",
                  path=cert.path, subject=cert.subject, sha256=cert.sha256, not_after=cert.not_after.isoformat())
-    context = ServerContext(config, MaildirStore(config.server.data_dir, reactor),
+    store = MaildirStore(config.server.data_dir, reactor) if worker is None \
+        else worker.make_store(config.server.data_dir, reactor)
+    context = ServerContext(config, store,
                             build_portal(config.server.users_file, reactor), tls_options, reactor)
     top = CPMStoreService(context, reload_on_sighup)
     top.log_observer = make_observer(config.logging)
-    if config.metrics.endpoint:
+    if config.metrics.endpoint and worker is not None:
+        from .server.metrics import Metrics
+
+        context.metrics = Metrics()  # read through the control socket by the supervisor's endpoint
+    elif config.metrics.endpoint:
         from .server.metrics import Metrics, metrics_site
 
         context.metrics = Metrics()
@@ -235,7 +255,15 @@ def make_service(config: Config, reactor: Any = None, *, reload_on_sighup: bool 
     from .store.backup import BackupService
 
     # Stopped with the tree before the store closes, copying once more then.
-    BackupService(context.store, config.server.index_backup_interval_seconds, clock=reactor).setServiceParent(top)
+    BackupService(context.store, config.server.index_backup_interval_seconds, clock=reactor,
+                  expunge_history=config.server.expunge_history).setServiceParent(top)
+    if config.server.unload_idle_after_seconds:
+        from .store.unload import UnloadService
+
+        # Before the store closes too; a logged-in session holds its own account.
+        UnloadService(context.store, config.server.unload_idle_after_seconds,
+                      lambda name: name in context.connections_by_user,
+                      expunge_history=config.server.expunge_history, clock=reactor).setServiceParent(top)
     retention_period = config.cpm.expunge_deleted_after_seconds
     if retention_period:
         from .store.retention import RetentionService
@@ -249,7 +277,8 @@ def make_service(config: Config, reactor: Any = None, *, reload_on_sighup: bool 
         try:
             # strports.service makes bind errors raise at start (a port in
             # use stops twistd) instead of being only logged.
-            child = strports.service(listener.endpoint, factory, reactor=reactor)
+            child = strports.service(listener.endpoint, factory, reactor=reactor) if worker is None \
+                else worker.listener_service(reactor, i, factory)
         except (ValueError, KeyError, TypeError) as e:
             raise ConfigError(f"listener[{i}].endpoint: cannot use {listener.endpoint!r}: {e}") from None
         endpoint = _ListeningEndpoint(child.endpoint)
@@ -259,6 +288,10 @@ def make_service(config: Config, reactor: Any = None, *, reload_on_sighup: bool 
         top.endpoints.append(endpoint)
     from .server.control import ControlService, DataDirLock
 
+    if worker is not None:
+        # A worker process: the supervisor holds the lock and the configured control socket.
+        worker.attach(top)
+        return top
     # Last, so that nothing after it can fail while the lock is held: no other
     # server, and no cpmstore-admin working offline, may use this data_dir now.
     top.data_dir_lock = DataDirLock.take_for_server(config.server.data_dir)
@@ -290,7 +323,10 @@ async def start_server(config: Config, reactor: Any = None) -> RunningServer:
 
     ``server.ports[i].getHost().port`` is the port of ``config.listeners[i]``;
     ``server.metrics_port`` that of ``[metrics] endpoint`` (None without one).
+    One process: ``[server] workers`` > 1 runs only under twistd (ConfigError).
     """
+    if config.server.workers > 1:
+        raise ConfigError("server.workers: start_server runs one process; several workers run under twistd")
     service = make_service(config, reactor)
     try:
         service.startService()

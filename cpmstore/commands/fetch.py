@@ -10,7 +10,9 @@ PREVIEW texts likewise (computed at APPEND; a file is read only for a row
 stored before previews were kept, and not at all under LAZY);
 message files are read only for body sections, off the reactor thread, one
 chunk at a time, and each chunk waits for the socket to drain so memory
-stays flat however many messages are fetched.
+stays flat however many messages are fetched. A small message delivered or
+fetched lately may come from the body cache instead
+(``store.mailbox.BODIES``): the same bytes, without the trip to a thread.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ _SETS_SEEN = frozenset({"RFC822", "RFC822.TEXT"})
 _HEADER_ONLY = frozenset({"HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT"})
 _CHUNK_MESSAGES = 2000
 _CHUNK_BYTES = 4 << 20
+_REMEMBER_AT_MOST = 64  # messages in a FETCH whose bodies read from files are cached
 
 
 def _header_only(att: FetchAtt) -> bool:
@@ -109,9 +112,9 @@ async def fetch(session, cmd: Fetch) -> Reply:
     if mods.vanished:
         # "*" reaches the highest UID ever given: an expunged top UID counts.
         wanted = view.substitute(cmd.sequence_set).matcher(max(mailbox.uid_next - 1, 1))
-        gone = [uid for uid in await mailbox.expunged_since(mods.changed_since) if uid in wanted]
+        gone = await mailbox.vanished_since(mods.changed_since, wanted.ranges)
         if gone:
-            session.send(wire.untagged(b"VANISHED (EARLIER) " + wire.number_set(sorted(gone))))
+            session.send(wire.untagged(b"VANISHED (EARLIER) " + wire.range_set(gone)))
     if mods.changed_since is not None:
         modseq_of = mailbox.modseq_of
         since = mods.changed_since
@@ -140,6 +143,9 @@ async def send_fetch(session, view, plan: "Plan", pairs: list[tuple[int, int]]) 
             seen_now = {uid for uid, _flags, _modseq in changed}
     reactor = session.context.reactor
     pool = reactor.getThreadPool()
+    # A few messages (a device fetching what it was just told of) are kept
+    # for the next FETCH; a bulk download would only churn the cache.
+    remember = len(pairs) <= _REMEMBER_AT_MOST
     for chunk in _chunks(pairs, _CHUNK_MESSAGES):
         metas = {}
         notes = None
@@ -153,13 +159,33 @@ async def send_fetch(session, view, plan: "Plan", pairs: list[tuple[int, int]]) 
                 metas[meta.uid] = meta
         if plan.file:
             for part in _by_size(chunk, mailbox):
-                paths = [(uid, mailbox.path(uid)) for _s, uid in part if uid in mailbox]
-                bodies = await deferToThreadPool(reactor, pool, read_message_files, paths)
+                bodies, missing = _cached_bodies(mailbox, part)
+                if missing:
+                    read = await deferToThreadPool(reactor, pool, read_message_files, missing)
+                    if remember:
+                        for uid, data in read.items():
+                            mailbox.remember_body(uid, data)
+                    bodies.update(read)
                 _send_all(session, _responses(view, plan, part, metas, bodies, seen_now, notes, previews))
                 await session.drained()
         else:
             _send_all(session, _responses(view, plan, chunk, metas, None, seen_now, notes, previews))
             await session.drained()
+
+
+def _cached_bodies(mailbox, part) -> tuple[dict[int, bytes], list[tuple[int, str]]]:
+    """(bodies the cache holds by UID, (UID, path) of those to read from their
+    files) for the messages of ``part`` still in the folder."""
+    bodies: dict[int, bytes] = {}
+    missing: list[tuple[int, str]] = []
+    for _seq, uid in part:
+        if uid in mailbox:
+            data = mailbox.cached_body(uid)
+            if data is None:
+                missing.append((uid, mailbox.path(uid)))
+            else:
+                bodies[uid] = data
+    return bodies, missing
 
 
 def _send_all(session, responses) -> None:
@@ -195,10 +221,17 @@ _STATE_FORMAT = {"UID": b"UID %d", "FLAGS": b"FLAGS %s", "MODSEQ": b"MODSEQ (%d)
 
 
 def _state_responses(view, plan: Plan, pairs) -> list[bytes]:
-    """The common sync FETCH (UID, FLAGS, MODSEQ, RFC822.SIZE) straight from
-    the folder's column arrays: one column of values per item (slices when the
-    messages are a run of the folder's, as for ``1:*``), flag lists spelled
-    once per distinct set, and one ``%`` of a per-command template per message."""
+    return state_responses(view, [att.name for att in plan.items], pairs)
+
+
+def state_responses(view, names: list[str], pairs) -> list[bytes]:
+    """``* n FETCH (...)`` of the items ``names`` (UID, FLAGS, MODSEQ or
+    RFC822.SIZE, in the order given) for ``pairs`` (seq, uid), straight
+    from the folder's column arrays: the common sync FETCH, and STORE's
+    answer. One column of values per item (slices when the messages are a run
+    of the folder's, as for ``1:*``), flag lists spelled once per distinct
+    set, and one ``%`` of a per-command template per message. A message
+    expunged meanwhile is left out."""
     mailbox = view.mailbox
     seqs = [seq for seq, _uid in pairs]
     uids = [uid for _seq, uid in pairs]
@@ -208,14 +241,14 @@ def _state_responses(view, plan: Plan, pairs) -> list[bytes]:
         seqs, uids, positions = [seqs[k] for k in kept], [uids[k] for k in kept], [positions[k] for k in kept]
     flags_col, modseq_col, size_col = mailbox.columns
     columns = []
-    for att in plan.items:
-        if att.name == "UID":
+    for name in names:
+        if name == "UID":
             columns.append(uids)
-        elif att.name == "FLAGS":
+        elif name == "FLAGS":
             columns.append(view.encoded_flags_many(uids, _take(flags_col, positions)))
         else:
-            columns.append(_take(modseq_col if att.name == "MODSEQ" else size_col, positions))
-    template = b"* %%d FETCH (%s)\r\n" % b" ".join(_STATE_FORMAT[att.name] for att in plan.items)
+            columns.append(_take(modseq_col if name == "MODSEQ" else size_col, positions))
+    template = b"* %%d FETCH (%s)\r\n" % b" ".join(_STATE_FORMAT[name] for name in names)
     return [template % values for values in zip(seqs, *columns)]
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from twisted.internet import defer
+from twisted.internet import defer, tcp
 from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
@@ -36,6 +36,12 @@ log = Logger()
 # One read may frame more (a 64 KiB read of NOOPs is some 6,000 commands),
 # so the queue is bounded by this plus one read.
 MAX_QUEUED_COMMANDS = 256
+# Responses held while a command runs are sent at its end, or sooner once
+# this many bytes wait (a long FETCH, at its ``drained()`` between chunks).
+HOLD_BYTES = 64 << 10
+# Seconds a closing connection waits for the client's TLS close_notify
+# before it is dropped: a client that never answers must not hold it open.
+CLOSE_GRACE = 5.0
 
 
 class IMAPFactory(Factory):
@@ -68,13 +74,21 @@ class IMAPProtocol(Protocol, TimeoutMixin):
         self._reading_paused = False
         self._pumping = False
         self._login_deadline = None
+        self._close_deadline = None  # set by close(): the abort if TLS never finishes closing
         self._drain_waiters: list[defer.Deferred] = []
+        # Responses written while a command runs, sent together (``_flush``).
+        self._out: list[bytes] = []
+        self._held = 0  # bytes in ``_out``
         self.session: Session | None = None
+        # server.handoff.Relay once a TLS session moved to the worker owning
+        # its user: from then on this connection only carries its bytes.
+        self.relay = None
 
     # -- connection --------------------------------------------------------
     def connectionMade(self) -> None:
         ctx = self.context
         ctx.connections += 1
+        _no_delay(self.transport)
         ctx.protocols.add(self)
         self.connected_at = ctx.reactor.seconds()  # cpmstore-admin who's "since"
         self.transport.registerProducer(self, True)
@@ -87,19 +101,30 @@ class IMAPProtocol(Protocol, TimeoutMixin):
             self.close()
             return
         self.setTimeout(ctx.config.limits.idle_timeout)
+        self.begin()
+
+    def begin(self) -> None:
+        """Start the conversation: the login deadline and the greeting (a
+        connection moved here logged in already, server.handoff, says neither)."""
+        ctx = self.context
         if ctx.config.limits.login_timeout:
             self._login_deadline = ctx.reactor.callLater(ctx.config.limits.login_timeout, self._login_timed_out)
         self.write(self.session.greeting())
 
     def connectionLost(self, reason=None) -> None:
+        if self.relay is not None:
+            self.relay.client_lost()
         self.setTimeout(None)
-        if self._login_deadline is not None and self._login_deadline.active():
-            self._login_deadline.cancel()
+        for deadline in (self._login_deadline, self._close_deadline):
+            if deadline is not None and deadline.active():
+                deadline.cancel()
         if not self.closed:
             self.closed = True
             self.context.connections -= 1
             self.context.protocols.discard(self)
         self.queue.clear()
+        self._out.clear()
+        self._held = 0
         if self._line_waiter is not None:
             waiter, self._line_waiter = self._line_waiter, None
             waiter.callback(None)
@@ -118,6 +143,9 @@ class IMAPProtocol(Protocol, TimeoutMixin):
 
     # -- input -------------------------------------------------------------
     def dataReceived(self, data: bytes) -> None:
+        if self.relay is not None:
+            self.relay.from_client(data)
+            return
         self.resetTimeout()
         generation = self._generation
         for event in self.framer.feed(data):
@@ -145,6 +173,7 @@ class IMAPProtocol(Protocol, TimeoutMixin):
 
     def read_line(self) -> defer.Deferred:
         """The next line the client sends (None if the connection closes)."""
+        self._flush()  # what the command said so far is what the client answers
         if self.queue:
             return defer.succeed(_line_of(self._next_event()))
         self._line_waiter = defer.Deferred()
@@ -174,6 +203,9 @@ class IMAPProtocol(Protocol, TimeoutMixin):
                 d.addBoth(self._done)
         finally:
             self._pumping = False
+        # Every command that finished in this turn (pipelined ones too) goes
+        # out in one send; a command still running sends the rest when it ends.
+        self._flush()
 
     def _refuse_literal(self, event: LiteralTooBig) -> None:
         limits = self.context.config.limits
@@ -200,11 +232,31 @@ class IMAPProtocol(Protocol, TimeoutMixin):
 
     # -- output ------------------------------------------------------------
     def write(self, data: bytes) -> None:
-        if not self.closed and self.transport is not None:
-            self.transport.write(data)
+        """Send ``data``. While a command runs its responses are held and sent
+        together when it ends, so a command costs one send, not one per line;
+        sooner when it waits for the client (``read_line``) or holds
+        ``HOLD_BYTES`` at a ``drained()``."""
+        if self.closed or self.transport is None:
+            return
+        self._out.append(data)
+        self._held += len(data)
+        if not self.busy or self._line_waiter is not None:
+            self._flush()
+
+    def _flush(self) -> None:
+        out = self._out
+        self._held = 0
+        if not out or self.closed or self.transport is None:
+            out.clear()
+            return
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
+        _send(self.transport, data)
 
     def drained(self) -> defer.Deferred:
         """Fires when the transport can take more (immediately when not paused)."""
+        if self._held >= HOLD_BYTES:
+            self._flush()  # then the socket says whether it can take more
         if not self._paused or self.closed:
             return defer.succeed(None)
         d = defer.Deferred()
@@ -232,6 +284,7 @@ class IMAPProtocol(Protocol, TimeoutMixin):
     def start_tls(self) -> None:
         """Switch to TLS now: anything the client sent behind STARTTLS is dropped
         (RFC 3501 §6.2.1; a man in the middle could have injected it)."""
+        self._flush()  # the tagged OK goes out in the clear, before the handshake
         self.framer.reset()
         self.queue.clear()
         self._generation += 1
@@ -243,8 +296,47 @@ class IMAPProtocol(Protocol, TimeoutMixin):
         # Over TLS, Twisted sends close_notify and closes only when no
         # producer is registered; while this protocol stayed registered, a
         # LOGOUT over TLS left the connection open (mbsync waits for the close).
+        self._flush()
         self.transport.unregisterProducer()
         self.transport.loseConnection()
+        if not self.closed:
+            self._close_deadline = self.context.reactor.callLater(CLOSE_GRACE, self.transport.abortConnection)
+
+
+def _no_delay(transport) -> None:
+    """TCP_NODELAY: a response is one send, so Nagle's algorithm could only
+    hold it back behind the client's delayed ACK of the previous one."""
+    try:
+        transport.setTcpNoDelay(True)
+    except (AttributeError, OSError):
+        pass  # not TCP (a UNIX socket, a TLS wrapper without it): nothing to tune
+
+
+def _send(transport, data: bytes) -> None:
+    """``transport.write(data)``, but on a plain TCP connection with nothing
+    queued the bytes go to the socket now: Twisted would first register the
+    socket for writing and send at the next reactor turn, two epoll_ctl calls
+    and a poll per response. What the socket does not take, and everything
+    while bytes are still queued, goes through ``transport.write`` as before
+    (its order, buffering and producer back-pressure unchanged)."""
+    # The class, not attributes: a TLS wrapper (implicit TLS) lends the
+    # attributes of the TCP connection under it, socket included.
+    if (not isinstance(transport, tcp.Connection) or transport.TLS or not transport.connected
+            or transport.disconnecting or transport._writeDisconnected or transport._tempDataLen
+            or transport.dataBuffer):
+        transport.write(data)
+        return
+    try:
+        sent = transport.socket.send(data)
+    except BlockingIOError:
+        sent = 0
+    except OSError:
+        # Reset or closed: Twisted's own write path meets the same error and
+        # ends the connection its usual way.
+        transport.write(data)
+        return
+    if sent < len(data):
+        transport.write(data[sent:])
 
 
 def _line_of(event) -> bytes:

@@ -16,6 +16,8 @@ none); RFC 4315 (APPENDUID, COPYUID); RFC 6851 (MOVE); RFC 7162 §3.1 (MODSEQ).
 from __future__ import annotations
 
 import os
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,12 +28,14 @@ from ..cpm.kinds import KIND_ENTRY
 from ..auth.acl import ALL_RIGHTS, apply_deleteacl, apply_setacl, rights_of
 from ..auth.urlauth import new_key as new_urlauth_key
 from ..errors import IMAPError, InvalidMailboxName, MailboxExists, NoSuchMailbox
+from ..imap.seqset import RangeSet, runs
 from ..mime.analysis import Analysis, analyze, normalize_line_endings
 from ..mime.binary import stored_form
 from ..mime.preview import preview_text
 from . import maildir
 from .changes import (
     AnnotationsChanged, ChangeBus, FlagsChanged, MailboxChanged, MessagesAdded, MessagesExpunged, MetadataChanged,
+    SharesChanged,
 )
 from .index import Index, NewRow
 from .interfaces import AppendResult, CopyResult, IAccount, MailboxInfo, MailboxStatus, MessageMeta
@@ -57,6 +61,7 @@ class _Added:
     uniques: list[int]
     sizes: list[int]
     uid_next: int
+    bodies: tuple[bytes, ...] = ()  # the bytes written, when known (APPEND), for the body cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +94,8 @@ class Account:
         self.workers = workers
         self.queue = UserQueue(workers)
         self.bus = ChangeBus()
+        # index.connection.total_changes at the last copy (store/backup.py).
+        self.backed_up_changes = 0
         self._open: dict[int, Mailbox] = {}
         # UIDs added to folders nobody has open yet: \Recent once one is opened.
         self._pending_recent: dict[int, set[int]] = {}
@@ -357,6 +364,8 @@ class Account:
             info, acl = await self.workers.run(self._change_acl_sync, name, change)
             self._acls[info.id] = acl
             self.bus.publish(MailboxChanged("acl", info.id, info.name))
+            if self.shares is not None:
+                self.shares.bus.publish(SharesChanged(self.username))
 
     def _change_acl_sync(self, name: str, change) -> tuple[MailboxInfo, dict[str, str]]:
         with self.index.transaction():
@@ -496,7 +505,7 @@ class Account:
             raise
         maildir.publish(delivered)  # committed: a crash before this is finished at the next start
         added = _Added(info.id, info.uid_validity, [r.uid for r in rows], [r.modseq for r in rows],
-                       uniques, [r.size for r in rows], uid_next)
+                       uniques, [r.size for r in rows], uid_next, tuple(data for data, _, _, _ in prepared))
         return added, [flags for _, flags, _, _ in prepared]
 
     # -- quota (RFC 9208) -------------------------------------------------------------
@@ -526,7 +535,8 @@ class Account:
         mailbox = self._open.get(added.mailbox_id)
         if mailbox is not None:
             assert flags is not None
-            mailbox.apply_added(added.uids, flags, added.modseqs, added.uniques, added.sizes, added.uid_next)
+            mailbox.apply_added(added.uids, flags, added.modseqs, added.uniques, added.sizes, added.uid_next,
+                                added.bodies)
         else:
             self._pending_recent.setdefault(added.mailbox_id, set()).update(added.uids)
         self.bus.publish(MessagesAdded(added.mailbox_id, tuple(added.uids), max(added.modseqs)))
@@ -620,16 +630,19 @@ class Account:
         flags = tuple(mailbox.spell(flag) for flag in validate_flags(flags))
         async with self.queue:
             plan: list[tuple[int, frozenset[str]]] = []
-            for uid in sorted(set(uids)):
+            outcome: dict[frozenset[str], frozenset[str]] = {}  # per distinct (interned) flag set
+            for uid, current, modseq in mailbox.current(sorted(set(uids))):
                 # RFC 7162 §3.1.3: a message changed after UNCHANGEDSINCE is left alone.
-                if uid in mailbox and (unchanged_since is None or mailbox.modseq_of(uid) <= unchanged_since):
-                    current = mailbox.flags_of(uid)
-                    new = apply_flags(current, mode, flags)
-                    if allowed is not None:
-                        # Flags the user has no right to change keep their value (RFC 4314 §4).
-                        new = frozenset({f for f in new if allowed(f)} | {f for f in current if not allowed(f)})
+                if unchanged_since is None or modseq <= unchanged_since:
+                    new = outcome.get(current)
+                    if new is None:
+                        new = apply_flags(current, mode, flags)
+                        if allowed is not None:
+                            # Flags the user has no right to change keep their value (RFC 4314 §4).
+                            new = frozenset({f for f in new if allowed(f)} | {f for f in current if not allowed(f)})
+                        new = outcome[current] = self.intern(new)
                     if new != current:
-                        plan.append((uid, self.intern(new)))
+                        plan.append((uid, new))
             if not plan or mailbox.deleted:
                 return []
             first = await self.workers.run(self._store_sync, mailbox.id, [(u, flags_to_text(f)) for u, f in plan])
@@ -651,8 +664,7 @@ class Account:
         whose \\Deleted was set at or before it, checked in the same transaction
         as the expunge, so one flagged again meanwhile starts its period anew."""
         async with self.queue:
-            candidates = mailbox.uids if uids is None else sorted(set(uids))
-            doomed = [uid for uid in candidates if uid in mailbox and "\\Deleted" in mailbox.flags_of(uid)]
+            doomed = mailbox.flagged("\\Deleted", None if uids is None else sorted(set(uids)))
             if not doomed or mailbox.deleted:
                 return []
             modseq, doomed = await self.workers.run(self._expunge_sync, mailbox.id, doomed, deleted_before)
@@ -790,6 +802,18 @@ class Account:
     async def expunged_since(self, mailbox: Mailbox, modseq: int) -> list[int]:
         return await self.queue.run(self.index.expunged_since, mailbox.id, modseq)
 
+    async def vanished_since(self, mailbox: Mailbox, modseq: int,
+                             within: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        history = await self.queue.run(self.index.expunge_history_since, mailbox.id, modseq)
+        if history is not None:
+            inside = RangeSet(within)
+            return list(runs(uid for uid in history if uid in inside))
+        # Pruned past ``modseq``: every UID of ``within`` that is not here now
+        # (RFC 7162 §3.2.5.2 allows naming UIDs the client never had), up to
+        # the last UID ever given: none above it can have vanished.
+        top = mailbox.uid_next - 1
+        return absent_ranges(mailbox.uids, [(lo, min(hi, top)) for lo, hi in within if lo <= top])
+
 
 def create_in_tx(index: Index, user_dir: str, name: str, created: list[MailboxInfo],
                  special_use: str | None = None) -> MailboxInfo:
@@ -860,3 +884,18 @@ class _NewFolders:
     def _remove_dirs(self) -> None:
         for info in self._created:
             maildir.remove_tree(maildir.mailbox_dir(self._account.user_dir, info.id))
+
+
+def absent_ranges(present: Sequence[int], within: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The parts of the sorted, merged ranges ``within`` that hold no UID of
+    the ascending ``present``: one step per present UID, never per number."""
+    gaps: list[tuple[int, int]] = []
+    for lo, hi in within:
+        start = lo
+        for uid in present[bisect_left(present, lo):bisect_right(present, hi)]:
+            if uid > start:
+                gaps.append((start, uid - 1))
+            start = uid + 1
+        if start <= hi:
+            gaps.append((start, hi))
+    return gaps

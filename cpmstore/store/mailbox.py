@@ -11,13 +11,21 @@ to the account (``account.py``), which serializes them per user.
 
 \\Recent (RFC 3501 §2.3.2) lives here only, per process: a message added while
 this process runs is recent for exactly one session, the first to claim it.
+
+The bytes of small messages added or read lately are kept too, in one
+bounded cache for the process (``BODIES``), so that the FETCH of a message
+just delivered (a device syncing what it was told of) is answered without a
+trip to a worker thread. Message files never change (DESIGN §4): an entry is
+right for as long as its UID is in the folder, and goes when it is expunged.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from array import array
 from bisect import bisect_left
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from zope.interface import implementer
@@ -27,6 +35,54 @@ from .maildir import canonical_name
 
 if TYPE_CHECKING:
     from .account import Account
+
+
+# The body cache's bounds: bytes in all (per process), and the largest
+# message kept (a media object is read from its file each time, as before).
+BODY_CACHE_BYTES = 4 << 20
+BODY_CACHE_LARGEST = 64 << 10
+
+
+class BodyCache:
+    """Bytes of small message files by (folder token, UID), the least
+    recently used dropped first once ``budget`` bytes are held. Used on the
+    reactor thread only."""
+
+    def __init__(self, budget: int = BODY_CACHE_BYTES, largest: int = BODY_CACHE_LARGEST) -> None:
+        self.budget = budget
+        self.largest = largest
+        self.held = 0
+        self._entries: OrderedDict[tuple[int, int], bytes] = OrderedDict()
+
+    def get(self, key: tuple[int, int]) -> bytes | None:
+        data = self._entries.get(key)
+        if data is not None:
+            self._entries.move_to_end(key)
+        return data
+
+    def put(self, key: tuple[int, int], data: bytes) -> None:
+        if len(data) > self.largest or len(data) > self.budget:
+            return
+        if type(data) is not bytes:
+            data = bytes(data)  # never a buffer that could change under the cache
+        self.discard(key)
+        self._entries[key] = data
+        self.held += len(data)
+        while self.held > self.budget:
+            _key, dropped = self._entries.popitem(last=False)
+            self.held -= len(dropped)
+
+    def discard(self, key: tuple[int, int]) -> None:
+        data = self._entries.pop(key, None)
+        if data is not None:
+            self.held -= len(data)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+BODIES = BodyCache()
+_tokens = itertools.count(1)
 
 
 class FolderState:
@@ -61,6 +117,8 @@ class Mailbox:
         self.highest_modseq = info.highest_modseq
         self.deleted = False
         self._spelling: dict[str, str] | None = None
+        # This folder object's part of ``BODIES`` (never reused, unlike ids).
+        self._token = next(_tokens)
         # Values derived from messages that never change (sort keys, thread
         # data), by kind then UID: computed once per process, not per command.
         self.derived: dict[str, dict[int, object]] = {}
@@ -103,6 +161,21 @@ class Mailbox:
                 i += 1
             found.append(i if i < size and column[i] == uid else -1)
         return found
+
+    def current(self, uids: list[int]) -> list[tuple[int, frozenset[str], int]]:
+        """(uid, flags, modseq) of each of ``uids`` (ascending) still here, by
+        one ``positions`` walk rather than a bisect per message and column."""
+        if not uids:
+            return []
+        flags, modseqs = self._state.flags, self._state.modseqs
+        return [(uid, flags[i], modseqs[i]) for uid, i in zip(uids, self.positions(uids)) if i >= 0]
+
+    def flagged(self, flag: str, uids: list[int] | None = None) -> list[int]:
+        """Those of ``uids`` (ascending; every message when None) that have
+        ``flag``, ascending: what EXPUNGE removes, read from the flag column."""
+        if uids is None:
+            return [uid for uid, flags in zip(self._state.uids, self._state.flags) if flag in flags]
+        return [uid for uid, flags, _modseq in self.current(uids) if flag in flags]
 
     @property
     def columns(self) -> tuple[list, array, array]:
@@ -164,8 +237,22 @@ class Mailbox:
     async def previews(self, uids: list[int], compute: bool = True) -> dict[int, str | None]:
         return await self._account.previews(self, uids, compute)
 
+    def cached_body(self, uid: int) -> bytes | None:
+        """The bytes of message ``uid`` if the body cache holds them (never
+        for a folder deleted meanwhile: its files are gone, so is the answer)."""
+        return None if self.deleted else BODIES.get((self._token, uid))
+
+    def remember_body(self, uid: int, data: bytes) -> None:
+        """Keep the bytes just read from message ``uid``'s file (if it is
+        still here: an entry must never outlive its message)."""
+        if uid in self:
+            BODIES.put((self._token, uid), data)
+
     async def read(self, uid: int) -> bytes:
         """KeyError when ``uid`` is gone (also when expunged while being read)."""
+        cached = self.cached_body(uid)
+        if cached is not None:
+            return cached
         path = self.path(uid)
         try:
             return await self._account.workers.run(_read_file, path)
@@ -193,9 +280,18 @@ class Mailbox:
         """UIDs expunged with a MODSEQ above ``modseq`` (QRESYNC VANISHED (EARLIER))."""
         return await self._account.expunged_since(self, modseq)
 
+    async def vanished_since(self, modseq: int, within: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """What of the UID ranges ``within`` a client that knew the folder at
+        ``modseq`` must hear as VANISHED (EARLIER), as ranges."""
+        return await self._account.vanished_since(self, modseq, within)
+
     # -- changes, applied by the account after a commit (reactor thread) ------
     def apply_added(self, uids: list[int], flags: list[frozenset[str]], modseqs: list[int],
-                    uniques: list[int], sizes: list[int], uid_next: int) -> None:
+                    uniques: list[int], sizes: list[int], uid_next: int, bodies: Sequence[bytes] = ()) -> None:
+        """``bodies``: the bytes written to the new files, when the caller has
+        them (an APPEND), for the body cache."""
+        for uid, data in zip(uids, bodies):
+            BODIES.put((self._token, uid), data)
         state = self._state
         state.uids = state.uids + array("L", uids)
         state.modseqs.extend(modseqs)
@@ -208,14 +304,24 @@ class Mailbox:
             self.highest_modseq = max(self.highest_modseq, max(modseqs))
 
     def apply_flags(self, changes: Iterable[tuple[int, frozenset[str], int]]) -> None:
-        for uid, flags, modseq in changes:
-            i = self._position(uid)
-            self._state.flags[i] = flags
-            self._state.modseqs[i] = modseq
-            self.highest_modseq = max(self.highest_modseq, modseq)
+        # By UID (a stable sort: a UID changed twice keeps its last change), so
+        # that one ``positions`` walk finds every message.
+        changes = sorted(changes, key=_first)
+        flags_col, modseq_col = self._state.flags, self._state.modseqs
+        highest = self.highest_modseq
+        for (uid, flags, modseq), i in zip(changes, self.positions([c[0] for c in changes])):
+            if i < 0:
+                raise KeyError(uid)
+            flags_col[i] = flags
+            modseq_col[i] = modseq
+            if modseq > highest:
+                highest = modseq
+        self.highest_modseq = highest
 
     def apply_removed(self, uids: Iterable[int], modseq: int) -> None:
         uids = list(uids)
+        for uid in uids:
+            BODIES.discard((self._token, uid))
         for values in self.derived.values():
             for uid in uids:
                 values.pop(uid, None)
@@ -223,6 +329,10 @@ class Mailbox:
         self._state.remove(positions)
         self._unclaimed.difference_update(uids)
         self.highest_modseq = max(self.highest_modseq, modseq)
+
+
+def _first(item: tuple) -> object:
+    return item[0]
 
 
 def _without(seq, positions: list[int]):

@@ -132,19 +132,22 @@ async def test_rfc7162_3_2_5_uidvalidity_change_means_full_resync(server, tmp_pa
 
 
 def follow_while_changing(port: int, state_dir: Path, change, *extra: str) -> None:
-    """Run ``--follow`` for 1.5 s and ``change`` things after 0.3 s; the mirror
+    """Run ``--follow`` for 4 s and ``change`` things after 0.3 s; the mirror
     must match the server while the device still runs, not only at its end."""
     device(port, state_dir)
-    thread = threading.Thread(target=device, args=(port, state_dir, "--follow", "--seconds", "1.5", *extra))
+    thread = threading.Thread(target=device, args=(port, state_dir, "--follow", "--seconds", "4", *extra))
     thread.start()
     time.sleep(0.3)  # connected and listening by then
     change(port)
     changed_at, expected = time.monotonic(), server_view(port)
     while mirror_view(state_dir) != expected and thread.is_alive():
         time.sleep(0.02)
-    # The device stops 1.5 s after it started and then makes a last pass; a
-    # mirror that matches only then was not kept up to date live.
-    assert time.monotonic() - changed_at < 0.8, "the mirror caught up only when the device stopped"
+    # The device stops 4 s after it started and then makes a last pass, some
+    # 3.7 s after the change; a mirror that matches only then was not kept up
+    # to date live. The margin is wide on purpose: this tells live from
+    # end-of-run, it does not time the server (a loaded CI machine once took
+    # longer than the 0.8 s this allowed before).
+    assert time.monotonic() - changed_at < 3.0, "the mirror caught up only when the device stopped"
     thread.join()
     assert mirror_view(state_dir) == server_view(port)
 
