@@ -5,7 +5,8 @@
 
 For each target server it APPENDs N messages from `gen_cpm` to a fresh folder (pipelined APPENDs with LITERAL+
 `{n+}` literals, the same bytes and method for every server), logs out, and on a new connection times SELECT,
-`FETCH 1:* (FLAGS)`, `UID FETCH 1:* (UID RFC822.SIZE)`, `UID SEARCH HEADER Conversation-ID <id>`,
+`FETCH 1:* (FLAGS)`, `FETCH 1:* (UID FLAGS)`, `UID FETCH 1:* (UID RFC822.SIZE)`,
+`UID SEARCH HEADER Conversation-ID <id>` and `IMDN-Message-ID <id>`, `UID SEARCH TEXT tonight`,
 `UID FETCH 1:* BODY.PEEK[]` and a second SELECT. Every answer is checked (message count, byte totals, search
 hits), the peak RSS of the process serving the session is read per operation, and an inotify watch on the
 folder's Maildir directories counts message files opened during the first SELECT. cpmstore is started here
@@ -51,17 +52,25 @@ class Workload:
     conversation_id: str  # the one searched for
     conversation_hits: int  # how many messages carry it
     imdn_message_id: str  # one object's own ID (unique): the CPM lookup of a single object
+    text_hits: int  # how many messages hold TEXT_WORD anywhere (headers or body, any case)
+
+
+# A word of gen_cpm's chat texts that no header holds and no other word contains: a TEXT search for it hits
+# exactly the messages whose bytes hold it (about a third of them).
+TEXT_WORD = "tonight"
 
 
 def make_workload(count: int, seed: int) -> Workload:
     generated = list(gen_cpm.generate(count, seed))
     wanted = gen_cpm.conversation_ids(seed)[0]
+    word = TEXT_WORD.encode()
     return Workload(
         messages=[message.raw for message in generated],
         total_bytes=sum(len(message.raw) for message in generated),
         conversation_id=wanted,
         conversation_hits=sum(message.conversation_id == wanted for message in generated),
         imdn_message_id=generated[len(generated) // 2].imdn_message_id,
+        text_hits=sum(word in message.raw.lower() for message in generated),
     )
 
 
@@ -154,15 +163,21 @@ class Target:
 
 
 @contextlib.contextmanager
-def cpmstore_server(keep: bool) -> Iterator[Target]:
-    """Start `twistd -n cpmstore` on a temporary data directory and a free loopback port."""
+def cpmstore_server(keep: bool, workdir: Path | None = None, workers: int = 1) -> Iterator[Target]:
+    """Start `twistd -n cpmstore` on a temporary data directory and a free loopback port
+    (`workers`: its [server] workers, the processes that serve connections).
+
+    With `workdir` (from an earlier run with `keep`) the server starts on that store again, users and data
+    as they were, and the directory is never removed here: a restart of the same server."""
     twistd = shutil.which("twistd")
     if twistd is None:
         raise RuntimeError("twistd is not on PATH (pip install twisted)")
-    workdir = Path(tempfile.mkdtemp(prefix="cpmstore-bench-"))
+    restarted = workdir is not None
+    workdir = workdir if restarted else Path(tempfile.mkdtemp(prefix="cpmstore-bench-"))
     data_dir = workdir / "data"
     users_file = workdir / "users"
-    users_file.write_text("bench:{PLAIN}pass\n")
+    if not restarted:
+        users_file.write_text("bench:{PLAIN}pass\n")
     port = _free_port()
     config = workdir / "cpmstore.toml"
     config.write_text(
@@ -170,8 +185,11 @@ def cpmstore_server(keep: bool) -> Iterator[Target]:
         f"data_dir = {_toml_string(data_dir)}\n"
         f"users_file = {_toml_string(users_file)}\n"
         'hostname = "localhost"\n'
+        f"workers = {workers}\n"
         "[[listener]]\n"
-        f'endpoint = "tcp:{port}:interface=127.0.0.1"\n'
+        # Twisted's default backlog (50) overflows when 200 load sessions connect at once: the kernel then
+        # drops the handshake's last ACK, and a client that thinks it is connected waits for a greeting forever.
+        f'endpoint = "tcp:{port}:interface=127.0.0.1:backlog=1024"\n'
         'tls = "none"\n'
         "allow_plaintext_auth = true\n"
     )
@@ -179,7 +197,7 @@ def cpmstore_server(keep: bool) -> Iterator[Target]:
     env = dict(os.environ)
     # The plugin lives in the work tree (twisted/plugins/), so the tree must be importable even uninstalled.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    with open(log_path, "wb") as log:
+    with open(log_path, "ab") as log:
         process = subprocess.Popen(
             [twistd, "-n", "--pidfile=", "cpmstore", "--config", str(config)],
             cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -199,7 +217,7 @@ def cpmstore_server(keep: bool) -> Iterator[Target]:
             process.wait(timeout=30)
         if keep:
             print(f"cpmstore data kept in {workdir}")
-        else:
+        elif not restarted:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -250,10 +268,56 @@ def _dovecot_home(user: str) -> Path | None:
 
 
 # -- the benchmark ------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True, slots=True)
+class Probe:
+    """One timed command of the read phase and how its answer is checked."""
+
+    operation: str
+    command: bytes
+    verify: Callable[[imapbench.Reply, list[bytes]], str]
+    # Keeping 100k FLAGS or BODY lines would only measure our own memory; those checks use counters.
+    keep_lines: bool = True
+
+
+def read_probes(workload: Workload, folder: str) -> list[Probe]:
+    """The reads this benchmark times, in order, on one session; the first is the session's first SELECT."""
+    count = len(workload.messages)
+    select = b"SELECT " + imapbench.quoted(folder)
+    return [
+        Probe("SELECT (first)", select, lambda r, lines: _check_exists(lines, count)),
+        Probe("FETCH 1:* (FLAGS)", b"FETCH 1:* (FLAGS)",
+              lambda r, lines: _verdict(r.untagged == count, f"{r.untagged} FETCH responses"), keep_lines=False),
+        Probe("FETCH 1:* (UID FLAGS)", b"FETCH 1:* (UID FLAGS)",
+              lambda r, lines: _verdict(r.untagged == count, f"{r.untagged} FETCH responses"), keep_lines=False),
+        Probe("UID FETCH 1:* (UID RFC822.SIZE)", b"UID FETCH 1:* (UID RFC822.SIZE)",
+              lambda r, lines: _check_sizes(lines, count, workload.total_bytes)),
+        Probe("UID SEARCH HEADER Conversation-ID",
+              b"UID SEARCH HEADER Conversation-ID " + workload.conversation_id.encode(),
+              lambda r, lines: _check_search(lines, workload.conversation_hits)),
+        Probe("UID SEARCH HEADER IMDN-Message-ID",
+              b"UID SEARCH HEADER IMDN-Message-ID " + workload.imdn_message_id.encode(),
+              lambda r, lines: _check_search(lines, 1)),
+        Probe(f"UID SEARCH TEXT {TEXT_WORD}", b"UID SEARCH TEXT " + TEXT_WORD.encode(),
+              lambda r, lines: _check_search(lines, workload.text_hits)),
+        Probe("UID FETCH 1:* BODY.PEEK[]", b"UID FETCH 1:* BODY.PEEK[]",
+              lambda r, lines: _verdict(r.literals == count and r.literal_bytes == workload.total_bytes,
+                                        f"{r.literals} bodies, {r.literal_bytes} bytes"), keep_lines=False),
+        Probe("SELECT (second, warm)", select, lambda r, lines: _check_exists(lines, count)),
+    ]
+
+
 def run_target(
     target: Target, workload: Workload, folder: str, keep: bool, per_command: int, result: TargetResult
 ) -> None:
     """Fill `folder` and time the reads, recording into `result` as it goes (so a failure keeps what ran)."""
+    fill_folder(target, workload, folder, per_command, result)
+    time_reads(target, workload, folder, read_probes(workload, folder), not keep, result)
+    if keep:
+        result.notes.append(f"folder {folder!r} kept")
+
+
+def fill_folder(target: Target, workload: Workload, folder: str, per_command: int, result: TargetResult) -> None:
+    """CREATE `folder` and APPEND every message of `workload` on one connection; the fill step into `result`."""
     count = len(workload.messages)
 
     filler = imapbench.Connection(target.port)
@@ -280,6 +344,11 @@ def run_target(
                  f"{appended} msgs, {appended_bytes} bytes"),
     ))
 
+
+def time_reads(target: Target, workload: Workload, folder: str, probes: list[Probe], delete: bool,
+               result: TargetResult) -> None:
+    """On a new session, time each of `probes` in order (the first is the session's first SELECT of `folder`)
+    with its peak RSS and message files opened; then CLOSE, and DELETE the folder if `delete`."""
     session = imapbench.Connection(target.port)
     session.login(target.user, target.password)
     pid = imapbench.server_pid(session)
@@ -295,51 +364,33 @@ def run_target(
         watch.close()
         watch = None
 
-    def timed(operation: str, command: bytes, verify: Callable[[imapbench.Reply, list[bytes]], str],
-              keep_lines: bool = True) -> None:
-        # Keeping 100k FLAGS or BODY lines would only measure our own memory; those checks use counters.
+    def timed(probe: Probe) -> None:
         lines: list[bytes] = []
-        keep_line = lines.append if keep_lines else None
+        keep_line = lines.append if probe.keep_lines else None
         if watch is not None:
             watch.drain()  # only what this step does counts
         imapbench.reset_peak_rss(pid)
-        reply = session.command(command, on_untagged=keep_line)
+        reply = session.command(probe.command, on_untagged=keep_line)
         peak = imapbench.peak_rss_kib(pid)
         opened = "not counted"
         if watch is not None:
             files, listings, overflowed = watch.drain()
             opened = (f"{files}{'+ (inotify queue overflowed)' if overflowed else ''} message files opened, "
                       f"{listings} directory listings")
-        result.steps.append(Step(operation, reply.seconds, peak, verify(reply, lines), opened))
+        result.steps.append(Step(probe.operation, reply.seconds, peak, probe.verify(reply, lines), opened))
 
     try:
-        timed("SELECT (first)", b"SELECT " + imapbench.quoted(folder), lambda r, lines: _check_exists(lines, count))
-        if watch is not None:
-            result.select_opens = f"{result.steps[-1].opened} ({watch.directories} directories watched by inotify)"
-        timed("FETCH 1:* (FLAGS)", b"FETCH 1:* (FLAGS)",
-              lambda r, lines: _verdict(r.untagged == count, f"{r.untagged} FETCH responses"), keep_lines=False)
-        timed("UID FETCH 1:* (UID RFC822.SIZE)", b"UID FETCH 1:* (UID RFC822.SIZE)",
-              lambda r, lines: _check_sizes(lines, count, workload.total_bytes))
-        timed("UID SEARCH HEADER Conversation-ID", b"UID SEARCH HEADER Conversation-ID "
-              + workload.conversation_id.encode(),
-              lambda r, lines: _check_search(lines, workload.conversation_hits))
-        timed("UID SEARCH HEADER IMDN-Message-ID", b"UID SEARCH HEADER IMDN-Message-ID "
-              + workload.imdn_message_id.encode(),
-              lambda r, lines: _check_search(lines, 1))
-        timed("UID FETCH 1:* BODY.PEEK[]", b"UID FETCH 1:* BODY.PEEK[]",
-              lambda r, lines: _verdict(r.literals == count and r.literal_bytes == workload.total_bytes,
-                                        f"{r.literals} bodies, {r.literal_bytes} bytes"), keep_lines=False)
-        timed("SELECT (second, warm)", b"SELECT " + imapbench.quoted(folder),
-              lambda r, lines: _check_exists(lines, count))
+        for index, probe in enumerate(probes):
+            timed(probe)
+            if index == 0 and watch is not None:
+                result.select_opens = f"{result.steps[-1].opened} ({watch.directories} directories watched by inotify)"
         session.command(b"CLOSE")
-        if not keep:
+        if delete:
             session.command(b"DELETE " + imapbench.quoted(folder))
     finally:
         if watch is not None:
             watch.close()
         session.logout()
-    if keep:
-        result.notes.append(f"folder {folder!r} kept")
 
 
 def _verdict(ok: bool, detail: str) -> str:

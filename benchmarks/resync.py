@@ -131,6 +131,13 @@ def run_target(target: large_folder.Target, fill: list[bytes], extra: list[bytes
     result.steps.append(Step(f"fill, {len(fill)} messages", time.perf_counter() - started, 0, 0,
                              _verdict(appended == len(fill), f"{appended} messages, {appended_bytes} bytes")))
     filler.logout()
+    change_and_resync(target, len(fill), extra, plan, folder, seed, keep, result)
+
+
+def change_and_resync(target: large_folder.Target, count: int, extra: list[bytes], plan: Plan, folder: str,
+                      seed: int, keep: bool, result: TargetResult) -> None:
+    """Steps 2-5 on `folder`, which holds `count` messages: first sync, changes, the resync and its check."""
+    quoted = imapbench.quoted(folder)
 
     # 2. The device's first sync, headers only: what it knows when it goes away.
     device = CountingConnection(target.port)
@@ -146,7 +153,7 @@ def run_target(target: large_folder.Target, fill: list[bytes], extra: list[bytes
     result.steps.append(Step(
         "first sync: SELECT (CONDSTORE) + UID FETCH 1:* (UID FLAGS)", select.seconds + fetch.seconds,
         device.sent - sent, select.received + fetch.received,
-        _verdict(len(known) == len(fill) and b"HIGHESTMODSEQ" in before,
+        _verdict(len(known) == count and b"HIGHESTMODSEQ" in before,
                  f"{len(known)} UIDs, UIDVALIDITY {before.get(b'UIDVALIDITY')}, "
                  f"HIGHESTMODSEQ {before.get(b'HIGHESTMODSEQ')}")))
     device.logout()
@@ -225,7 +232,7 @@ def run_target(target: large_folder.Target, fill: list[bytes], extra: list[bytes
         _verdict(gone == expunged, f"VANISHED (EARLIER) names exactly the {len(expunged)} expunged UIDs"),
         _verdict(len(new) == plan.appends, f"{len(new)} new UIDs, {plan.appends} appended"),
         _verdict(flagged == plan.flag_changes, f"{flagged} of the {plan.flag_changes} flag changes seen"),
-        _verdict(len(full) == len(fill) - plan.expunges + plan.appends, f"{len(full)} messages now"),
+        _verdict(len(full) == count - plan.expunges + plan.appends, f"{len(full)} messages now"),
         f"resync answers: {len(vanished)} VANISHED lines, {select.untagged} untagged responses in the SELECT",
     ]
     if not keep:
