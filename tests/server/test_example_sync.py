@@ -131,23 +131,25 @@ async def test_rfc7162_3_2_5_uidvalidity_change_means_full_resync(server, tmp_pa
     await in_thread(scenario)
 
 
+FOLLOW_SECONDS = 8.0
+
+
 def follow_while_changing(port: int, state_dir: Path, change, *extra: str) -> None:
-    """Run ``--follow`` for 4 s and ``change`` things after 0.3 s; the mirror
-    must match the server while the device still runs, not only at its end."""
+    """Run ``--follow`` for FOLLOW_SECONDS and ``change`` things after 0.3 s;
+    the mirror must match the server while the device still runs its follow
+    loop, not only after it: the device's last pass starts at its deadline, so
+    a match seen before that deadline was made live. (No speed is asserted:
+    the window is wide so that a loaded machine still has seconds to spare.)"""
     device(port, state_dir)
-    thread = threading.Thread(target=device, args=(port, state_dir, "--follow", "--seconds", "4", *extra))
+    thread = threading.Thread(target=device, args=(port, state_dir, "--follow", "--seconds", str(FOLLOW_SECONDS), *extra))
+    deadline = time.monotonic() + FOLLOW_SECONDS
     thread.start()
     time.sleep(0.3)  # connected and listening by then
     change(port)
-    changed_at, expected = time.monotonic(), server_view(port)
+    expected = server_view(port)
     while mirror_view(state_dir) != expected and thread.is_alive():
         time.sleep(0.02)
-    # The device stops 4 s after it started and then makes a last pass, some
-    # 3.7 s after the change; a mirror that matches only then was not kept up
-    # to date live. The margin is wide on purpose: this tells live from
-    # end-of-run, it does not time the server (a loaded CI machine once took
-    # longer than the 0.8 s this allowed before).
-    assert time.monotonic() - changed_at < 3.0, "the mirror caught up only when the device stopped"
+    assert time.monotonic() < deadline, "the mirror caught up only when the device stopped"
     thread.join()
     assert mirror_view(state_dir) == server_view(port)
 
