@@ -36,8 +36,8 @@ def test_example_cpmstore_toml_sets_every_key() -> None:
     assert config.server.create_demo_user is False
     assert config.server.proxy_users == ()
     assert config.listeners == (
-        ListenerConfig("tcp:143:interface=0.0.0.0", "starttls", allow_plaintext_auth=False),
-        ListenerConfig("tcp:993:interface=0.0.0.0", "implicit", allow_plaintext_auth=False),
+        ListenerConfig("tcp:143:interface=0.0.0.0:backlog=1024", "starttls", allow_plaintext_auth=False),
+        ListenerConfig("tcp:993:interface=0.0.0.0:backlog=1024", "implicit", allow_plaintext_auth=False),
     )
     assert config.tls == TLSConfig("/etc/cpmstore/cert.pem", "/etc/cpmstore/key.pem")
     assert config.limits == LimitsConfig(
