@@ -264,6 +264,10 @@ def make_service(config: Config, reactor: Any = None, *, reload_on_sighup: bool 
         UnloadService(context.store, config.server.unload_idle_after_seconds,
                       lambda name: name in context.connections_by_user,
                       expunge_history=config.server.expunge_history, clock=reactor).setServiceParent(top)
+    from .server.malloc import TrimService
+
+    # Freed heap pages back to the OS every minute (glibc keeps them otherwise).
+    TrimService(reactor).setServiceParent(top)
     retention_period = config.cpm.expunge_deleted_after_seconds
     if retention_period:
         from .store.retention import RetentionService
