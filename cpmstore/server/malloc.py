@@ -18,15 +18,13 @@ import ctypes
 import ctypes.util
 from typing import Any, Callable
 
-from twisted.application.service import Service
-from twisted.internet.defer import Deferred, succeed
-from twisted.internet.task import LoopingCall
+from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThreadPool
-from twisted.logger import Logger
+
+from ..periodic import PeriodicService
 
 __all__ = ["TRIM_INTERVAL", "TrimService", "release_freed_memory"]
 
-log = Logger()
 TRIM_INTERVAL = 60.0  # seconds
 
 
@@ -47,26 +45,13 @@ def release_freed_memory() -> bool:
     return bool(_TRIM(0)) if _TRIM is not None else False
 
 
-class TrimService(Service):
+class TrimService(PeriodicService):
+    what = "malloc trim"
+
     def __init__(self, reactor: Any, interval: float = TRIM_INTERVAL) -> None:
+        # No loop where there is no malloc_trim to call.
+        super().__init__(interval if _TRIM is not None else 0, reactor)
         self.reactor = reactor
-        self.interval = interval
-        self._loop: LoopingCall | None = None
-
-    def startService(self) -> None:
-        super().startService()
-        if _TRIM is None:
-            return
-        self._loop = LoopingCall(self.run_once)
-        self._loop.clock = self.reactor
-        self._loop.start(self.interval, now=False).addErrback(
-            lambda failure: log.failure("malloc trim loop stopped", failure))
-
-    def stopService(self) -> Deferred:
-        super().stopService()
-        if self._loop is not None and self._loop.running:
-            self._loop.stop()
-        return succeed(None)  # the server's stop awaits every child
 
     def run_once(self) -> Deferred:
         return deferToThreadPool(self.reactor, self.reactor.getThreadPool(), release_freed_memory)

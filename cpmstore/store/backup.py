@@ -18,11 +18,10 @@ import os
 import sqlite3
 from typing import Any
 
-from twisted.application.service import Service
 from twisted.internet.defer import Deferred
-from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
+from ..periodic import PeriodicService
 from . import maildir
 
 __all__ = ["BackupService", "backup_if_changed", "backup_path", "usable_copy", "write_backup"]
@@ -96,35 +95,19 @@ async def backup_if_changed(account: Any, expunge_history: int = 0) -> bool:
     return True
 
 
-class BackupService(Service):
+class BackupService(PeriodicService):
     """Runs ``backup_if_changed`` on every open account every ``interval``
-    seconds and at stop."""
+    seconds (0: only at stop) and at stop."""
+
+    what = "index backup"
 
     def __init__(self, store: Any, interval: float, clock: Any = None, expunge_history: int = 0) -> None:
+        super().__init__(interval, clock)
         self.store = store
-        self.interval = interval
         self.expunge_history = expunge_history  # 0: never prune
-        self.clock = clock
-        self._loop: LoopingCall | None = None
 
-    def startService(self) -> None:
-        super().startService()
-        if not self.interval:
-            return  # copies only at stop
-        self._loop = LoopingCall(self.run_once)
-        if self.clock is not None:
-            self._loop.clock = self.clock
-        self._loop.start(self.interval, now=False).addErrback(
-            lambda failure: log.failure("index backup loop stopped", failure))
-
-    async def _stop(self) -> None:
-        if self._loop is not None and self._loop.running:
-            self._loop.stop()
-        await self.run_once()
-
-    def stopService(self) -> Deferred:
-        super().stopService()
-        return Deferred.fromCoroutine(self._stop())
+    def at_stop(self) -> Deferred:
+        return self.run_once()
 
     def run_once(self) -> Deferred:
         return Deferred.fromCoroutine(self._run_once())

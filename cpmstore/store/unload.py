@@ -15,11 +15,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from twisted.application.service import Service
-from twisted.internet.defer import Deferred, succeed
-from twisted.internet.task import LoopingCall
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
+from ..periodic import PeriodicService
 from .backup import backup_if_changed
 
 __all__ = ["UnloadService"]
@@ -27,29 +26,16 @@ __all__ = ["UnloadService"]
 log = Logger()
 
 
-class UnloadService(Service):
+class UnloadService(PeriodicService):
+    what = "idle account unload"
+
     def __init__(self, store: Any, idle_for: float, in_use: Callable[[str], bool],
                  expunge_history: int = 0, clock: Any = None) -> None:
+        super().__init__(max(idle_for / 4, 1), clock)
         self.store = store
         self.idle_for = idle_for
         self.in_use = in_use
         self.expunge_history = expunge_history
-        self.clock = clock
-        self._loop: LoopingCall | None = None
-
-    def startService(self) -> None:
-        super().startService()
-        self._loop = LoopingCall(self.run_once)
-        if self.clock is not None:
-            self._loop.clock = self.clock
-        self._loop.start(max(self.idle_for / 4, 1), now=False).addErrback(
-            lambda failure: log.failure("idle account unload loop stopped", failure))
-
-    def stopService(self) -> Deferred:
-        super().stopService()
-        if self._loop is not None and self._loop.running:
-            self._loop.stop()
-        return succeed(None)  # the server's stop awaits every child
 
     def run_once(self) -> Deferred:
         return Deferred.fromCoroutine(self._run_once())
