@@ -5,9 +5,7 @@ called glibc's malloc_trim every minute."""
 import re
 
 import pytest_twisted
-from twisted.internet import reactor
-
-from cpmstore.server.malloc import TrimService, release_freed_memory
+from cpmstore.server.malloc import TRIM_INTERVAL, TrimService, release_freed_memory
 
 
 def _rss_kib() -> int:
@@ -29,13 +27,12 @@ def test_release_freed_memory_gives_scattered_free_pages_back():
 
 
 @pytest_twisted.ensureDeferred
-async def test_the_server_trims_in_a_pool_thread():
-    service = TrimService(reactor, interval=3600)
-    service.startService()
-    try:
-        assert service.running and service._loop is not None and service._loop.running
-        # One run, as the loop makes it: in a thread, answering whether pages went back.
-        assert isinstance(await service.run_once(), bool)
-    finally:
-        await service.stopService()
-    assert not service._loop.running
+async def test_the_server_runs_the_trim_every_minute_until_it_stops(start):
+    server = await start()
+    trims = [child for child in server.running.service if isinstance(child, TrimService)]
+    assert len(trims) == 1
+    trim = trims[0]
+    assert trim._loop is not None and trim._loop.running and trim._loop.interval == TRIM_INTERVAL
+    assert await trim.run_once() in (True, False)  # a run, in a pool thread, completes
+    await server.running.stop()
+    assert not trim._loop.running
