@@ -22,7 +22,7 @@ from .account import Account
 from .interfaces import IStore
 from .rebuild import INDEX_FILE, open_index
 from .shares import Shares
-from .workers import Workers
+from .workers import STORE_THREADS, Workers
 
 
 def user_dir_name(username: str) -> str:
@@ -35,7 +35,7 @@ def user_dir_name(username: str) -> str:
 
 @implementer(IStore)
 class MaildirStore:
-    def __init__(self, data_dir: str, reactor: Any = None, max_threads: int = 8) -> None:
+    def __init__(self, data_dir: str, reactor: Any = None, max_threads: int = STORE_THREADS) -> None:
         if reactor is None:
             from twisted.internet import reactor
         self.data_dir = data_dir
@@ -143,7 +143,7 @@ class MaildirStore:
         del self._accounts[name]
         self._used.pop(name, None)
         async with account.queue:
-            await self.workers.run(account.index.close)
+            await self.workers.run(account.close_files)
         self._closed_cleanly.add(name)
         return True
 
@@ -172,7 +172,7 @@ class MaildirStore:
     async def close(self) -> None:
         for account in list(self._accounts.values()):
             async with account.queue:
-                await self.workers.run(account.index.close)
+                await self.workers.run(account.close_files)
         self._accounts.clear()
         if self._shares is not None:
             await self.workers.run(self._shares.close)

@@ -26,11 +26,19 @@ log = Logger()
 
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
+# Threads that run store work. Every statement and syscall there releases and
+# takes back the GIL, so past a few threads they mostly wait for each other
+# and for the reactor: 10 users writing at once (benchmarks/loadgen.py
+# --mix persistent --clients 10) made 1,380-1,480 commands/s with 8 threads
+# and 1,740 with 2 or 4, a STORE spending 4 ms in its thread with 8 and
+# 1 ms with 2. Four still overlap several users' fsyncs on a slow disk.
+STORE_THREADS = 4
+
 
 class Workers:
     """A thread pool owned by the store (started on creation, stopped by ``stop``)."""
 
-    def __init__(self, reactor: Any, max_threads: int = 8) -> None:
+    def __init__(self, reactor: Any, max_threads: int = STORE_THREADS) -> None:
         self.reactor = reactor
         self.pool = ThreadPool(minthreads=0, maxthreads=max_threads, name="cpmstore-store")
         self.pool.start()
