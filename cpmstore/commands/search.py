@@ -8,33 +8,30 @@ OLDER / YOUNGER keys (RFC 5032 §3) and SAVEDBEFORE / SAVEDON / SAVEDSINCE
 
 Keys are evaluated in order of cost: flags, sequence numbers and UIDs from
 memory; CPM identity headers (Conversation-ID, IMDN-Message-ID, ...) by one
-index query each; other headers, sizes and dates from the index cache; only
-BODY and TEXT read message files, off the reactor thread, chunk by chunk, and
-only for the messages the cheaper keys left.
+index query each; BODY and TEXT by one scan of the text index
+(``store/texts.py``) over the messages the cheaper keys left, which reads a
+message file only for a message the text index has no row for yet; other
+headers, sizes and dates from the index cache.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from twisted.internet.threads import deferToThreadPool
-
 from ..errors import BadCommand, IMAPError
 from ..imap import response as wire
 from ..imap.commands import Search
 from ..imap.searchkeys import SearchKey
 from ..imap.seqset import RangeSet, SequenceSet
-from ..mime.headers import decode_words, header_values
-from ..mime.sections import fetch_section
+from ..mime.headers import header_values
 from ..mime.sortkeys import casemap
-from ..mime.text import may_contain, searchable_text
-from .fetch import read_message_files
 from .reply import Reply
 
 CHARSETS = ("US-ASCII", "UTF-8")
 _CHUNK = 2000
 
-# How much of a message a key needs: 0 memory, 1 index row, 2 cached header, 3 file.
+# How much of a message a key needs: 0 memory, 1 index row, 2 cached header,
+# 3 the text index (0 once its scan is done).
 _COST = {"HEADER": 2, "SENTBEFORE": 2, "SENTON": 2, "SENTSINCE": 2, "BODY": 3, "TEXT": 3,
          "BEFORE": 1, "ON": 1, "SINCE": 1, "LARGER": 1, "SMALLER": 1, "OLDER": 1, "YOUNGER": 1,
          "SAVEDBEFORE": 1, "SAVEDON": 1, "SAVEDSINCE": 1}
@@ -49,6 +46,7 @@ class _Context:
         self.charset = charset
         self.now = now  # whole seconds, once per command, for OLDER and YOUNGER
         self.header_sets: dict[int, set[int]] = {}
+        self.text_sets: dict[int, set[int]] = {}  # BODY and TEXT keys' hits, by id(key)
         self.ranges: dict[int, RangeSet] = {}
 
     def text(self, raw: bytes) -> str:
@@ -67,6 +65,8 @@ def _cost(key: SearchKey, ctx: _Context) -> int:
     if key.op in ("AND", "OR", "NOT"):
         return max((_cost(k, ctx) for k in key.args), default=0)
     if key.op == "HEADER" and id(key) in ctx.header_sets:
+        return 0
+    if key.op in ("BODY", "TEXT") and id(key) in ctx.text_sets:
         return 0
     return _COST.get(key.op, 0)
 
@@ -123,24 +123,25 @@ async def matching(session, view, criteria: SearchKey, charset: str | None,
     cheap = [k for k in top if _cost(k, ctx) == 0]
     costly = [k for k in top if _cost(k, ctx) > 0]
     for key in cheap:
-        pairs = [p for p in pairs if _match(key, ctx, p[0], p[1], None, None)]
-    if costly:
-        need = max(_cost(k, ctx) for k in costly)
+        pairs = [p for p in pairs if _match(key, ctx, p[0], p[1], None)]
+    texts = [key for key in _walk(criteria) if key.op in ("BODY", "TEXT")]
+    if texts and pairs:
+        found = await mailbox.search_texts([uid for _seq, uid in pairs],
+                                           [(ctx.text(key.args[0]), key.op == "BODY") for key in texts])
+        for key, uids in zip(texts, found):
+            ctx.text_sets[id(key)] = uids
+        for key in [k for k in costly if _cost(k, ctx) == 0]:
+            pairs = [p for p in pairs if _match(key, ctx, p[0], p[1], None)]
+        costly = [k for k in costly if _cost(k, ctx) > 0]
+    if costly and pairs:
+        cached = max(_cost(k, ctx) for k in costly) >= 2
         survivors = []
-        reactor = session.context.reactor
         for i in range(0, len(pairs), _CHUNK):
             chunk = pairs[i:i + _CHUNK]
-            metas = {m.uid: m for m in await mailbox.meta([u for _s, u in chunk], cached=need >= 2)}
-            bodies = None
-            if need >= 3:
-                paths = [(u, mailbox.path(u)) for _s, u in chunk if u in metas]
-                bodies = await deferToThreadPool(reactor, reactor.getThreadPool(), read_message_files, paths)
+            metas = {m.uid: m for m in await mailbox.meta([u for _s, u in chunk], cached=cached)}
             for seq, uid in chunk:
                 meta = metas.get(uid)
-                if meta is None:
-                    continue
-                body = bodies.get(uid) if bodies is not None else None
-                if all(_match(k, ctx, seq, uid, meta, body) for k in costly):
+                if meta is not None and all(_match(k, ctx, seq, uid, meta) for k in costly):
                     survivors.append((seq, uid))
         pairs = survivors
     return pairs, uses_modseq
@@ -205,16 +206,16 @@ def _day(value) -> date | None:
     return value.date() if value is not None else None
 
 
-def _match(key: SearchKey, ctx: _Context, seq: int, uid: int, meta, body) -> bool:
+def _match(key: SearchKey, ctx: _Context, seq: int, uid: int, meta) -> bool:
     op, args = key.op, key.args
     if op == "ALL":
         return True
     if op == "AND":
-        return all(_match(k, ctx, seq, uid, meta, body) for k in args)
+        return all(_match(k, ctx, seq, uid, meta) for k in args)
     if op == "OR":
-        return _match(args[0], ctx, seq, uid, meta, body) or _match(args[1], ctx, seq, uid, meta, body)
+        return _match(args[0], ctx, seq, uid, meta) or _match(args[1], ctx, seq, uid, meta)
     if op == "NOT":
-        return not _match(args[0], ctx, seq, uid, meta, body)
+        return not _match(args[0], ctx, seq, uid, meta)
     if op == "SEQSET":
         return seq in ctx.ranges[id(key)]
     if op == "UID":
@@ -259,15 +260,8 @@ def _match(key: SearchKey, ctx: _Context, seq: int, uid: int, meta, body) -> boo
     if op in ("SENTBEFORE", "SENTON", "SENTSINCE"):
         sent = _day(meta.sent_date) or meta.internaldate.date()
         return _compare(op[4:], sent, args[0])
-    if op == "BODY":
-        wanted = ctx.text(args[0])
-        return may_contain(body, wanted) and wanted in casemap(searchable_text(body))
-    if op == "TEXT":
-        wanted = ctx.text(args[0])
-        if not may_contain(body, wanted):
-            return False
-        header = decode_words(fetch_section(body, (), "HEADER") or b"")
-        return wanted in casemap(header) or wanted in casemap(searchable_text(body))
+    if op in ("BODY", "TEXT"):
+        return uid in ctx.text_sets[id(key)]
     raise IMAPError(f"Unsupported search key {op}.")
 
 

@@ -5,7 +5,8 @@ ENVELOPE, BODY and BODYSTRUCTURE (RFC 3501 §7.4.2), the raw header block
 that ``BODY[HEADER]`` returns, the sent date for SEARCH SENTBEFORE/ON/SINCE
 (RFC 3501 §6.4.4, parsed leniently: CPM clients write locale-dependent
 dates), the CPM identity fields (``cpmstore.cpm.fields``) and the PREVIEW
-text (RFC 8970, ``cpmstore.mime.preview``). ``analyze``
+text (RFC 8970, ``cpmstore.mime.preview``) and the SEARCH TEXT/BODY keys
+(``cpmstore.mime.text.search_keys``, kept by the text index). ``analyze``
 accepts any bytes: a message that cannot be read gets the RFC 3501 default
 structure rather than an error, since a store must never refuse what a
 client appends. Never touches sockets, the reactor or the disk.
@@ -25,6 +26,7 @@ from cpmstore.mime.bodystructure import body_value
 from cpmstore.mime.envelope import envelope_value
 from cpmstore.mime.parse import Entity, parse_message
 from cpmstore.mime.preview import preview_text
+from cpmstore.mime.text import search_keys
 
 
 def normalize_line_endings(data: bytes) -> bytes:
@@ -48,6 +50,8 @@ class Analysis:
     fields: dict[str, str]
     preview: str = ""  # RFC 8970 PREVIEW text (cpmstore.mime.preview)
     kind: str = "email"  # the CPM object kind (cpmstore.cpm.kinds)
+    # (header key, body key) for SEARCH TEXT/BODY; None when the message could not be parsed.
+    search_keys: tuple[str, str] | None = None
 
 
 _DEFAULT_BODY = b'("TEXT" "PLAIN" ("CHARSET" "US-ASCII") NIL NIL "7BIT" %d %d)'
@@ -76,6 +80,7 @@ def _analysis(message: bytes, root: Entity) -> Analysis:
         fields=fields_of(message, root.fields),
         preview=preview_text(message, root),
         kind=classify(message),
+        search_keys=search_keys(message, root),
     )
 
 

@@ -1,19 +1,20 @@
-"""Decoded text of a message's text parts, for SEARCH BODY (RFC 3501 §6.4.4).
+"""Decoded text of a message's text parts, for SEARCH BODY and TEXT (RFC 3501 §6.4.4).
 
 Owns undoing Content-Transfer-Encoding (RFC 2045 §6.7 quoted-printable,
 §6.8 base64) and the charset of every text/* part, including the text
 inside a CPM chat object (message/cpim, RFC 3862: CPIM headers, then a MIME
 entity) and inside embedded message/rfc822 messages. Headers are not
-included: the SEARCH handler adds them for TEXT. Errors become U+FFFD, never
-exceptions. Never touches sockets, the reactor or the disk.
+included in ``searchable_text``; ``search_keys`` gives both, as the keys
+SEARCH compares, and is what the text index (``store/texts.py``) keeps.
+Errors become U+FFFD, never exceptions. Never touches sockets, the reactor
+or the disk.
 """
 
 from __future__ import annotations
 
 import binascii
-import re
 
-from cpmstore.mime.headers import decode_base64, decode_charset
+from cpmstore.mime.headers import decode_base64, decode_charset, decode_words
 from cpmstore.mime.parse import MAX_DEPTH, Entity, parse_entity, parse_message
 from cpmstore.mime.sortkeys import casemap
 
@@ -26,35 +27,17 @@ def searchable_text(message: bytes) -> str:
     return "\n".join(texts)
 
 
-# What makes a message's searchable text differ from its raw octets: a
-# transfer encoding, an encoded word, or a charset other than UTF-8 (and its
-# subset US-ASCII), which decode_charset reads as UTF-8 anyway.
-_ENCODINGS = (b"base64", b"quoted-printable")
-_CHARSET = re.compile(rb'charset\s*=\s*"?\s*([^\s;"]*)')
-_AS_UTF8 = frozenset({b"", b"us-ascii", b"ascii", b"7bit", b"utf-8"})
-
-
-def may_contain(message: bytes, key: str) -> bool:
-    """False only if SEARCH TEXT or BODY for ``key`` (a casemap key without
-    CR or LF) cannot match ``message``: a check about five times cheaper than
-    parsing, done first. It holds when the message has no transfer encoding,
-    encoded word or other charset and is valid UTF-8: the decoded header and
-    every text part are then pieces of the message's own text, cut at line
-    ends, and casemap maps character by character (NFKD reorders marks only
-    up to the next base character, never across a line end), so a match in
-    any piece is a match in the whole. Otherwise it answers True."""
-    if "\n" in key or "\r" in key or b"=?" in message:
-        return True
-    lowered = message.lower()
-    if any(name in lowered for name in _ENCODINGS):
-        return True
-    if b"charset" in lowered and any(m.group(1) not in _AS_UTF8 for m in _CHARSET.finditer(lowered)):
-        return True
-    try:
-        text = message.decode("utf-8")
-    except UnicodeDecodeError:
-        return True
-    return key in casemap(text)
+def search_keys(message: bytes, root: Entity | None = None) -> tuple[str, str]:
+    """(header key, body key): the decoded header block (RFC 2047 words) and
+    the ``searchable_text``, each as its i;unicode-casemap key. SEARCH BODY
+    matches a key inside the body key, SEARCH TEXT inside either. ``root``
+    is the message's parse when the caller already has it (APPEND does)."""
+    if root is None:
+        root = parse_message(message)
+    texts: list[str] = []
+    _collect(message, root, texts, 0)
+    header = message[root.start:root.body_start]  # BODY[HEADER] exactly
+    return casemap(decode_words(header)), casemap("\n".join(texts))
 
 
 def decode_transfer_encoding(body: bytes, encoding: bytes | None) -> bytes:

@@ -32,6 +32,7 @@ from ..imap.seqset import RangeSet, runs
 from ..mime.analysis import Analysis, analyze, normalize_line_endings
 from ..mime.binary import stored_form
 from ..mime.preview import preview_text
+from ..mime.text import search_keys
 from . import maildir
 from .changes import (
     AnnotationsChanged, ChangeBus, FlagsChanged, MailboxChanged, MessagesAdded, MessagesExpunged, MetadataChanged,
@@ -45,9 +46,13 @@ from .names import (
 )
 from .schema import CPM_FIELDS
 from .shares import Shares, lookup_identifiers
+from .texts import TEXTS_FILE, TextIndex, encode_key
 from .workers import UserQueue, Workers
 
 log = Logger()
+
+# Messages read and parsed per turn when a search fills the text index.
+_TEXT_CHUNK = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,8 @@ class _Moved:
     added: _Added
     source_uids: list[int]
     expunge_modseq: int  # 0 for a copy
+    # (source UID, source file unique, target UID, target file unique): for the text index.
+    texts: list[tuple[int, int, int, int]] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +98,7 @@ class Account:
         self.shares = shares
         self.user_dir = user_dir
         self.index = index
+        self.texts = TextIndex(os.path.join(user_dir, TEXTS_FILE))
         self.workers = workers
         self.queue = UserQueue(workers)
         self.bus = ChangeBus()
@@ -106,6 +114,11 @@ class Account:
         self._acls: dict[int, dict[str, str]] = {}
         self._special: dict[str, str] = {}
         self._usage: tuple[int, int] | None = None
+
+    def close_files(self) -> None:
+        """Close the index and the text index (in a worker thread, in the user's turn)."""
+        self.index.close()
+        self.texts.close()
 
     def intern(self, flags: frozenset[str]) -> frozenset[str]:
         return self._interned.setdefault(flags, flags)
@@ -173,6 +186,7 @@ class Account:
             raise
         if away is not None:
             maildir.remove_tree(away)
+        self.texts.drop(info.id)
         self._update_shares()
         return info
 
@@ -235,6 +249,8 @@ class Account:
             moved = self._copy_in_tx(inbox.id, uids, target, True, moved_files, staged) if uids else None
         maildir.publish(staged)
         maildir.remove_files(moved_files)
+        if moved is not None:
+            self._texts_moved(moved)
         return _Renamed(created, [], moved)
 
     async def set_subscribed(self, name: str, subscribed: bool) -> None:
@@ -504,6 +520,8 @@ class Account:
             maildir.remove_files(delivered)
             raise
         maildir.publish(delivered)  # committed: a crash before this is finished at the next start
+        self.texts.add(info.id, [(row.uid, unique, *row.cache.search_keys) for row, unique in zip(rows, uniques)
+                                 if row.cache.search_keys is not None])
         added = _Added(info.id, info.uid_validity, [r.uid for r in rows], [r.modseq for r in rows],
                        uniques, [r.size for r in rows], uid_next, tuple(data for data, _, _, _ in prepared))
         return added, [flags for _, flags, _, _ in prepared]
@@ -564,9 +582,16 @@ class Account:
             moved = self._copy_in_tx(source_id, uids, self._info(target), move, removed_files, staged)
         maildir.publish(staged)
         maildir.remove_files(removed_files)
+        self._texts_moved(moved)
         if move:
             self._record_uid_next(source_id, moved.source_uids)
         return moved
+
+    def _texts_moved(self, moved: _Moved) -> None:
+        """The text index after a committed COPY or MOVE: the rows go with the bytes."""
+        self.texts.copy(moved.source_id, moved.added.mailbox_id, moved.texts)
+        if moved.expunge_modseq:
+            self.texts.remove(moved.source_id, moved.source_uids)
 
     def _copy_in_tx(self, source_id: int, uids: list[int], target: MailboxInfo, move: bool, removed_files: list[str],
                     staged: list[str]) -> _Moved:
@@ -610,7 +635,13 @@ class Account:
             removed_files.extend(os.path.join(source_dir, "cur", filenames[uid]) for uid in uids)
         added = _Added(target.id, target.uid_validity, [c[1] for c in copies], [c[3] for c in copies],
                        uniques, sizes, uid_next)
-        return _Moved(source_id, added, uids, expunge_modseq)
+        texts = []
+        for (uid, new_uid, _name, _modseq), unique in zip(copies, uniques):
+            try:
+                texts.append((uid, maildir.unique_of(filenames[uid]), new_uid, unique))
+            except ValueError:
+                pass  # not a name this store gave: its row, if any, is not trusted; computed again
+        return _Moved(source_id, added, uids, expunge_modseq, texts)
 
     def _apply_moved(self, moved: _Moved, flags: list[frozenset[str]] | None, origin: object) -> None:
         if moved.expunge_modseq:
@@ -689,6 +720,7 @@ class Account:
         # After the commit: a crash in between leaves files whose UIDs are
         # recorded as expunged, and the next start removes them.
         maildir.remove_files([os.path.join(directory, "cur", name) for name in filenames.values()])
+        self.texts.remove(mailbox_id, uids)
         self._record_uid_next(mailbox_id, uids)
         return modseq, uids
 
@@ -798,6 +830,66 @@ class Account:
         if column is None:
             return None
         return await self.queue.run(self.index.search_field, mailbox.id, column, value)
+
+    async def search_texts(self, mailbox: Mailbox, uids: list[int], keys: list[tuple[str, bool]]) -> list[set[int]]:
+        """For each (key, body only) of ``keys`` the UIDs among ``uids``
+        (ascending) whose body key, or header key unless body only, holds the
+        key (SEARCH BODY / TEXT, ``mime.text.search_keys``): from the text
+        index, and from the files for messages it has no row for, which are
+        then written to it. Chunked, so the user's other work goes on."""
+        hits: list[set[int]] = [set() for _ in keys]
+        if not uids or not keys:
+            return hits
+        expected = mailbox.file_uniques(uids)
+        encoded = [(encode_key(key), body_only) for key, body_only in keys]
+        found, missing = await self.queue.run(self._scan_texts_sync, mailbox.id, expected, encoded)
+        for each, more in zip(hits, found):
+            each.update(more)
+        for i in range(0, len(missing), _TEXT_CHUNK):
+            files = [(uid, expected[uid], mailbox.path(uid)) for uid in missing[i:i + _TEXT_CHUNK] if uid in mailbox]
+            found = await self.queue.run(self._index_texts_sync, mailbox.id, files, keys)
+            for each, more in zip(hits, found):
+                each.update(more)
+        return hits
+
+    def _scan_texts_sync(self, mailbox_id: int, expected: dict[int, int], keys: list[tuple[bytes, bool]]
+                         ) -> tuple[list[set[int]], list[int]]:
+        """(hits per key, UIDs without a row that names their file) from the text index."""
+        hits: list[set[int]] = [set() for _ in keys]
+        if not expected:
+            return hits, []
+        rows = self.texts.scan(mailbox_id, min(expected), max(expected), keys)
+        if rows is None:
+            return hits, sorted(expected)
+        indexed = set()
+        for uid, unique, flags in rows:
+            if expected.get(uid) != unique:
+                continue  # a message no longer here, or a row from other bytes
+            indexed.add(uid)
+            for each, hit in zip(hits, flags):
+                if hit:
+                    each.add(uid)
+        return hits, [uid for uid in expected if uid not in indexed]
+
+    def _index_texts_sync(self, mailbox_id: int, files: list[tuple[int, int, str]], keys: list[tuple[str, bool]]
+                          ) -> list[set[int]]:
+        """Hits per key among ``files`` (uid, file unique, path), each read and
+        parsed, its keys written to the text index for the next search."""
+        hits: list[set[int]] = [set() for _ in keys]
+        rows = []
+        for uid, unique, path in files:
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+            except FileNotFoundError:
+                continue  # expunged meanwhile
+            header, body = search_keys(data)
+            rows.append((uid, unique, header, body))
+            for each, (key, body_only) in zip(hits, keys):
+                if key in body or (not body_only and key in header):
+                    each.add(uid)
+        self.texts.add(mailbox_id, rows)
+        return hits
 
     async def expunged_since(self, mailbox: Mailbox, modseq: int) -> list[int]:
         return await self.queue.run(self.index.expunged_since, mailbox.id, modseq)

@@ -203,3 +203,7 @@ class IMailbox(Interface):
     async def search_header(name: str, value: str) -> set[int] | None:
         """UIDs whose indexed header ``name`` contains ``value`` (case-insensitive),
         from the index alone; None when ``name`` is not an indexed field."""
+
+    async def search_texts(uids: list[int], keys: list[tuple[str, bool]]) -> list[set[int]]:
+        """For each (casemap key, body only) the UIDs of ``uids`` whose text
+        holds it (SEARCH BODY, or TEXT: header too), from the text index."""

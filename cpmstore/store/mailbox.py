@@ -206,6 +206,11 @@ class Mailbox:
         """RFC822.SIZE without a query."""
         return self._state.sizes[self._position(uid)]
 
+    def file_uniques(self, uids: list[int]) -> dict[int, int]:
+        """The unique part of the file name of each of ``uids`` (ascending) still here."""
+        uniques = self._state.uniques
+        return {uid: uniques[i] for uid, i in zip(uids, self.positions(uids)) if i >= 0}
+
     def path(self, uid: int) -> str:
         i = self._position(uid)
         return os.path.join(self._directory, "cur", canonical_name(uid, self._state.uniques[i], self._state.sizes[i]))
@@ -275,6 +280,9 @@ class Mailbox:
 
     async def search_header(self, name: str, value: str) -> set[int] | None:
         return await self._account.search_header(self, name, value)
+
+    async def search_texts(self, uids: list[int], keys: list[tuple[str, bool]]) -> list[set[int]]:
+        return await self._account.search_texts(self, uids, keys)
 
     async def expunged_since(self, modseq: int) -> list[int]:
         """UIDs expunged with a MODSEQ above ``modseq`` (QRESYNC VANISHED (EARLIER))."""
