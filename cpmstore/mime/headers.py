@@ -14,14 +14,15 @@ import base64
 import binascii
 import codecs
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
+class Field(NamedTuple):
     """One header field: ``name`` as written (no colon, trailing blanks
     stripped); ``start``..``end`` the whole field with its continuation lines
-    and final line break; ``value_start`` the byte after the colon."""
+    and final line break; ``value_start`` the byte after the colon. A named
+    tuple: a message's fields are made at every APPEND, and a tuple is built
+    several times faster than a frozen dataclass."""
 
     name: bytes
     start: int
@@ -57,34 +58,36 @@ def header_end(data: bytes, start: int = 0, end: int | None = None) -> int:
 # (BODY[HEADER] and HEADER.FIELDS.NOT are unchanged) but cost nothing to index.
 MAX_FIELDS = 5000
 
-# A field ends at the line break that is not followed by a blank (folding).
-_FIELD_END = re.compile(rb"\n(?![ \t])")
-
-
 def split_fields(data: bytes, start: int, stop: int) -> tuple[Field, ...]:
     """The fields of the header block ``data[start:stop]`` (``stop`` as given
     by ``header_end``), in order. A line without a colon is kept as a field
-    whose name is the whole line, so that nothing is silently dropped."""
+    whose name is the whole line, so that nothing is silently dropped. A
+    field ends at the line break that is not followed by a blank (folding)."""
     fields: list[Field] = []
+    find = data.find
     pos = start
     while pos < stop:
         if len(fields) >= MAX_FIELDS:
             fields.append(Field(b"", pos, stop, stop))
             break
-        match = _FIELD_END.search(data, pos, stop)
-        end = match.end() if match else stop
+        nl = find(b"\n", pos, stop)
+        line_end = end = stop if nl < 0 else nl + 1
+        while end < stop and data[end] in _BLANKS:  # continuation lines
+            nl = find(b"\n", end, stop)
+            end = stop if nl < 0 else nl + 1
         if end - pos <= 2 and data[pos:end] in (b"\r\n", b"\n"):
             pos = end  # the blank line that closes the block
             continue
-        nl = data.find(b"\n", pos, end)
-        line_end = end if nl < 0 else nl + 1
-        colon = data.find(b":", pos, line_end)
+        colon = find(b":", pos, line_end)
         if colon < 0:
             fields.append(Field(data[pos:line_end].rstrip(b"\r\n \t"), pos, line_end, end))
         else:
             fields.append(Field(data[pos:colon].rstrip(b" \t"), pos, colon + 1, end))
         pos = end
     return tuple(fields)
+
+
+_BLANKS = (0x20, 0x09)
 
 
 def first_fields(fields: tuple[Field, ...]) -> dict[bytes, Field]:
