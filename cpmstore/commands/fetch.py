@@ -9,14 +9,21 @@ cached ENVELOPE / BODYSTRUCTURE / header block from one index query per chunk;
 PREVIEW texts likewise (computed at APPEND; a file is read only for a row
 stored before previews were kept, and not at all under LAZY);
 message files are read only for body sections, off the reactor thread, one
-chunk at a time, and each chunk waits for the socket to drain so memory
-stays flat however many messages are fetched. A small message delivered or
+part at a time, the next part while the one before is framed and sent; each
+part waits for the socket to drain, so memory stays flat (two parts at most)
+however many messages are fetched. A bulk ``BODY[]`` (state items around one
+whole-message literal) is framed per command, not per item
+(``_whole_body_responses``). A small message delivered or
 fetched lately may come from the body cache instead
 (``store.mailbox.BODIES``): the same bytes, without the trip to a thread.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+
+from twisted.internet import defer
 from twisted.internet.threads import deferToThreadPool
 
 from ..errors import BadCommand, IMAPError
@@ -88,13 +95,34 @@ class Plan:
 
 def read_message_files(paths: list[tuple[int, str]]) -> dict[int, bytes]:
     """Message bytes by UID, read in a worker thread (never on the reactor)."""
+    return _read_files([(uid, path, None) for uid, path in paths])
+
+
+def _read_files(entries: list[tuple[int, str, int | None]]) -> dict[int, bytes]:
+    """Message bytes by UID from (UID, path, size the index holds or None),
+    in a worker thread. ``os.open``/``os.read`` rather than ``open().read()``:
+    no file object, no fstat when the size is known, one read per file; half
+    the time per message of a bulk FETCH."""
     out = {}
-    for uid, path in paths:
+    read, flags = os.read, os.O_RDONLY | os.O_CLOEXEC
+    for uid, path, size in entries:
         try:
-            with open(path, "rb") as f:
-                out[uid] = f.read()
+            fd = os.open(path, flags)
         except FileNotFoundError:
-            pass  # expunged by another session meanwhile
+            continue  # expunged by another session meanwhile
+        try:
+            if size is None:
+                size = os.fstat(fd).st_size
+            data = read(fd, size + 1)  # one more: a longer file is seen as such
+            if len(data) != size:
+                # Not the size expected: read to the end, whatever it holds.
+                parts = [data]
+                while chunk := read(fd, 1 << 16):
+                    parts.append(chunk)
+                data = b"".join(parts)
+        finally:
+            os.close(fd)
+        out[uid] = data
     return out
 
 
@@ -141,48 +169,87 @@ async def send_fetch(session, view, plan: "Plan", pairs: list[tuple[int, int]]) 
         if unseen:
             changed = await mailbox.store_flags(unseen, "+", ("\\Seen",), origin=session)
             seen_now = {uid for uid, _flags, _modseq in changed}
-    reactor = session.context.reactor
-    pool = reactor.getThreadPool()
+    if not plan.file:
+        for chunk in _chunks(pairs, _CHUNK_MESSAGES):
+            metas, notes, previews = await _chunk_data(session, mailbox, plan, chunk)
+            _send_all(session, _responses(view, plan, chunk, metas, None, seen_now, notes, previews))
+            await session.drained()
+        return
     # A few messages (a device fetching what it was just told of) are kept
     # for the next FETCH; a bulk download would only churn the cache.
     remember = len(pairs) <= _REMEMBER_AT_MOST
-    for chunk in _chunks(pairs, _CHUNK_MESSAGES):
-        metas = {}
-        notes = None
-        if plan.annotations:
-            notes = await mailbox.annotations([uid for _s, uid in chunk], session.user)
-        previews = None
-        if plan.preview:
-            previews = await mailbox.previews([uid for _s, uid in chunk], compute=plan.preview_compute)
-        if plan.meta:
-            for meta in await mailbox.meta([uid for _s, uid in chunk], cached=plan.cache):
-                metas[meta.uid] = meta
-        if plan.file:
-            for part in _by_size(chunk, mailbox):
-                bodies, missing = _cached_bodies(mailbox, part)
-                if missing:
-                    read = await deferToThreadPool(reactor, pool, read_message_files, missing)
-                    if remember:
-                        for uid, data in read.items():
-                            mailbox.remember_body(uid, data)
-                    bodies.update(read)
+    whole = _whole_body(plan)
+    parts = _parts(pairs, mailbox)
+    current = next(parts, None)
+    reading = _read_part(session, mailbox, current[1], remember)
+    data_of, chunk_data = None, None
+    try:
+        while current is not None:
+            chunk, part = current
+            bodies = await reading
+            # The next part's files are read while this one is framed and
+            # sent: the disk and the socket overlap, and at most two parts'
+            # bodies are held at once.
+            current = next(parts, None)
+            reading = None if current is None else _read_part(session, mailbox, current[1], remember)
+            if whole is not None:
+                session.send(_whole_body_responses(view, whole, part, bodies, seen_now))
+            else:
+                if data_of is not chunk:
+                    data_of, chunk_data = chunk, await _chunk_data(session, mailbox, plan, chunk)
+                metas, notes, previews = chunk_data
                 _send_all(session, _responses(view, plan, part, metas, bodies, seen_now, notes, previews))
-                await session.drained()
-        else:
-            _send_all(session, _responses(view, plan, chunk, metas, None, seen_now, notes, previews))
             await session.drained()
+    finally:
+        if reading is not None:
+            reading.addErrback(lambda _failure: None)  # the command failed first; its read is moot
 
 
-def _cached_bodies(mailbox, part) -> tuple[dict[int, bytes], list[tuple[int, str]]]:
-    """(bodies the cache holds by UID, (UID, path) of those to read from their
-    files) for the messages of ``part`` still in the folder."""
+async def _chunk_data(session, mailbox, plan: Plan, chunk) -> tuple[dict, dict | None, dict | None]:
+    """(metas by UID, annotations, previews) of ``chunk``: the index queries
+    its responses need, one each per chunk, only those the plan asks for."""
+    uids = [uid for _s, uid in chunk]
+    notes = await mailbox.annotations(uids, session.user) if plan.annotations else None
+    previews = await mailbox.previews(uids, compute=plan.preview_compute) if plan.preview else None
+    metas = {}
+    if plan.meta:
+        for meta in await mailbox.meta(uids, cached=plan.cache):
+            metas[meta.uid] = meta
+    return metas, notes, previews
+
+
+def _read_part(session, mailbox, part, remember: bool):
+    """A Deferred of the bodies (by UID) of ``part``'s messages still in the
+    folder: from the body cache, the rest read from their files in a
+    worker thread."""
+    bodies, missing = _cached_bodies(mailbox, part)
+    if not missing:
+        return defer.succeed(bodies)
+    reactor = session.context.reactor
+
+    def read(found):
+        if remember:
+            for uid, data in found.items():
+                mailbox.remember_body(uid, data)
+        bodies.update(found)
+        return bodies
+
+    return deferToThreadPool(reactor, reactor.getThreadPool(), _read_files, missing).addCallback(read)
+
+
+def _cached_bodies(mailbox, part) -> tuple[dict[int, bytes], list[tuple[int, str, int]]]:
+    """(bodies the cache holds by UID, (UID, path, size) of those to read
+    from their files) for the messages of ``part`` still in the folder."""
     bodies: dict[int, bytes] = {}
-    missing: list[tuple[int, str]] = []
-    for _seq, uid in part:
-        if uid in mailbox:
-            data = mailbox.cached_body(uid)
+    missing: list[tuple[int, str, int]] = []
+    cached_body, path = mailbox.cached_body, mailbox.path
+    sizes = mailbox.columns[2]
+    positions = mailbox.positions([uid for _seq, uid in part])
+    for (_seq, uid), i in zip(part, positions):
+        if i >= 0:
+            data = cached_body(uid)
             if data is None:
-                missing.append((uid, mailbox.path(uid)))
+                missing.append((uid, path(uid), sizes[i]))
             else:
                 bodies[uid] = data
     return bodies, missing
@@ -203,17 +270,26 @@ def _chunks(pairs, size):
         yield pairs[i:i + size]
 
 
-def _by_size(chunk, mailbox):
-    part, total = [], 0
-    for pair in chunk:
-        size = mailbox.size_of(pair[1]) if pair[1] in mailbox else 0
-        if part and total + size > _CHUNK_BYTES:
-            yield part
-            part, total = [], 0
-        part.append(pair)
-        total += size
-    if part:
-        yield part
+def _parts(pairs, mailbox):
+    """(chunk, part) for each part of ``pairs`` whose files are read at once:
+    chunks of ``_CHUNK_MESSAGES`` messages, split further so that a part
+    holds at most ``_CHUNK_BYTES`` (or a single larger message)."""
+    sizes = mailbox.columns[2]
+    for chunk in _chunks(pairs, _CHUNK_MESSAGES):
+        positions = mailbox.positions([uid for _s, uid in chunk])
+        if isinstance(positions, range) and sum(sizes[positions.start:positions.stop]) <= _CHUNK_BYTES:
+            yield chunk, chunk  # the common case, summed in C
+            continue
+        part, total = [], 0
+        for pair, i in zip(chunk, positions):
+            size = sizes[i] if i >= 0 else 0
+            if part and total + size > _CHUNK_BYTES:
+                yield chunk, part
+                part, total = [], 0
+            part.append(pair)
+            total += size
+        if part:
+            yield chunk, part
 
 
 _STATE_ONLY = frozenset({"UID", "FLAGS", "MODSEQ", "RFC822.SIZE"})
@@ -232,14 +308,31 @@ def state_responses(view, names: list[str], pairs) -> list[bytes]:
     of the folder's, as for ``1:*``), flag lists spelled once per distinct
     set, and one ``%`` of a per-command template per message. A message
     expunged meanwhile is left out."""
-    mailbox = view.mailbox
+    seqs, uids, positions = _present(view.mailbox, pairs)
+    columns = _state_columns(view, names, uids, positions)
+    template = b"* %%d FETCH (%s)\r\n" % b" ".join(_STATE_FORMAT[name] for name in names)
+    return [template % values for values in zip(seqs, *columns)]
+
+
+def _present(mailbox, pairs, bodies: dict[int, bytes] | None = None) -> tuple[list[int], list[int], Sequence[int]]:
+    """(seqs, uids, positions in the column arrays) of those of ``pairs``
+    still in the folder (and, given ``bodies``, whose body was read): one
+    merge walk, a ``range`` for a run of the folder's messages."""
+    if bodies is not None and len(bodies) < len(pairs):
+        pairs = [pair for pair in pairs if pair[1] in bodies]  # the others went before their files were read
     seqs = [seq for seq, _uid in pairs]
     uids = [uid for _seq, uid in pairs]
     positions = mailbox.positions(uids)
     if not isinstance(positions, range) and -1 in positions:
         kept = [k for k, i in enumerate(positions) if i >= 0]  # the others were expunged meanwhile
         seqs, uids, positions = [seqs[k] for k in kept], [uids[k] for k in kept], [positions[k] for k in kept]
-    flags_col, modseq_col, size_col = mailbox.columns
+    return seqs, uids, positions
+
+
+def _state_columns(view, names: list[str], uids: list[int], positions: Sequence[int]) -> list[Sequence]:
+    """The values of each of the state items ``names`` for ``uids`` (at
+    ``positions``), one column per item."""
+    flags_col, modseq_col, size_col = view.mailbox.columns
     columns = []
     for name in names:
         if name == "UID":
@@ -248,8 +341,60 @@ def state_responses(view, names: list[str], pairs) -> list[bytes]:
             columns.append(view.encoded_flags_many(uids, _take(flags_col, positions)))
         else:
             columns.append(_take(modseq_col if name == "MODSEQ" else size_col, positions))
-    template = b"* %%d FETCH (%s)\r\n" % b" ".join(_STATE_FORMAT[name] for name in names)
-    return [template % values for values in zip(seqs, *columns)]
+    return columns
+
+
+def _whole_body(plan: Plan) -> tuple[list[str], bytes, list[str]] | None:
+    """(state items before, response name, state items after) when ``plan``
+    is state items around one whole-message literal, ``BODY[]``,
+    ``BODY.PEEK[]`` or ``RFC822`` with no partial: the bulk download, framed
+    by ``_whole_body_responses``. None for any other plan."""
+    if plan.meta or plan.annotations or plan.preview:
+        return None
+    others = [k for k, att in enumerate(plan.items) if att.name not in _STATE_ONLY]
+    if len(others) != 1:
+        return None
+    k = others[0]
+    att = plan.items[k]
+    section = att.section
+    if not (att.name == "RFC822" or (att.name == "BODY" and section is not None and not section.parts
+                                     and section.text is None and att.partial is None)):
+        return None
+    names = [each.name for each in plan.items]
+    return names[:k], response_name(att), names[k + 1:]
+
+
+def _whole_body_responses(view, whole: tuple[list[str], bytes, list[str]], pairs, bodies: dict[int, bytes],
+                          seen_now: set[int]) -> bytes:
+    """The responses of ``_message_responses`` for a ``_whole_body`` plan,
+    the same bytes made per command rather than per item: one ``%`` of a
+    template for what precedes each literal, state items from the column
+    arrays, and one join of heads, bodies and tails."""
+    before, name, after = whole
+    seqs, uids, positions = _present(view.mailbox, pairs, bodies)
+    if not uids:
+        return b""
+    texts = [bodies[uid] for uid in uids]
+    lead = b"".join(_STATE_FORMAT[each] + b" " for each in before)
+    head = b"* %d FETCH (" + lead + name.replace(b"%", b"%%") + b" {%d}\r\n"
+    heads = [head % values for values in zip(seqs, *_state_columns(view, before, uids, positions), map(len, texts))]
+    tail = b"".join(b" " + _STATE_FORMAT[each] for each in after) + b")\r\n"
+    if after:
+        tails = [tail % values for values in zip(*_state_columns(view, after, uids, positions))]
+    else:
+        tails = [tail] * len(uids)
+    if seen_now and "FLAGS" not in before and "FLAGS" not in after:
+        # As _message_responses: a message this FETCH marked \Seen says so.
+        flags = view.encoded_flags_many(uids, _take(view.mailbox.columns[0], positions))
+        tails = [t[:-3] + b" FLAGS " + f + b")\r\n" if uid in seen_now else t for t, f, uid in zip(tails, flags, uids)]
+    out = [b""] * (3 * len(uids))
+    out[0::3], out[1::3], out[2::3] = heads, texts, tails
+    data = b"".join(out)
+    if b"\x00" in data:
+        # Rare: a body holds NUL. Each literal as wire.literal spells it.
+        out[1::3] = [wire.plain_literal_octets(text) for text in texts]
+        data = b"".join(out)
+    return data
 
 
 def _take(column, positions):

@@ -70,9 +70,16 @@ def literal(data: bytes) -> bytes:
     one, so a NUL in ``data`` goes as 0x80, as Dovecot sends it: the octet
     count stays that of the stored data, so RFC822.SIZE and BODYSTRUCTURE
     stay true, and BINARY (``literal8``) still gives the NUL back."""
+    data = plain_literal_octets(data)
+    return b"{%d}\r\n" % len(data) + data
+
+
+def plain_literal_octets(data: bytes) -> bytes:
+    """The octets a literal of ``data`` carries: ``data`` with each NUL as
+    0x80 (see ``literal``), for a caller that writes the ``{n}`` itself."""
     if b"\x00" in data:
         data = data.replace(b"\x00", b"\x80")
-    return b"{%d}\r\n" % len(data) + data
+    return data
 
 
 def literal8(data: bytes) -> bytes:
