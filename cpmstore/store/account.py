@@ -112,6 +112,9 @@ class Account:
         # that checking a right on every command costs no index query.
         self._ids: dict[str, int] | None = None
         self._acls: dict[int, dict[str, str]] = {}
+        # rights_of results by (folder id, user), for the check every command
+        # makes; emptied whenever an ACL changes.
+        self._rights: dict[tuple[int, str], frozenset[str]] = {}
         self._special: dict[str, str] = {}
         self._usage: tuple[int, int] | None = None
 
@@ -330,6 +333,7 @@ class Account:
             self._ids = {m.name: m.id for m in mailboxes}
             self._special = {m.name: m.special_use for m in mailboxes if m.special_use}
             self._acls = acls
+            self._rights = {}
 
     def _access_sync(self) -> tuple[list[MailboxInfo], dict[int, dict[str, str]]]:
         return self.index.mailboxes(), self.index.acls()
@@ -352,10 +356,13 @@ class Account:
         mailbox_id = (self._ids or {}).get(normalize_name(name))
         if mailbox_id is None:
             return None
-        return rights_of(self._acls.get(mailbox_id, {}), self.username, user)
+        return self.rights_by_id(mailbox_id, user)
 
     def rights_by_id(self, mailbox_id: int, user: str) -> frozenset[str]:
-        return rights_of(self._acls.get(mailbox_id, {}), self.username, user)
+        rights = self._rights.get((mailbox_id, user))
+        if rights is None:
+            rights = self._rights[mailbox_id, user] = rights_of(self._acls.get(mailbox_id, {}), self.username, user)
+        return rights
 
     def stored_acl(self, name: str) -> dict[str, str]:
         mailbox_id = (self._ids or {}).get(normalize_name(name))
@@ -379,6 +386,7 @@ class Account:
         async with self.queue:
             info, acl = await self.workers.run(self._change_acl_sync, name, change)
             self._acls[info.id] = acl
+            self._rights = {}
             self.bus.publish(MailboxChanged("acl", info.id, info.name))
             if self.shares is not None:
                 self.shares.bus.publish(SharesChanged(self.username))

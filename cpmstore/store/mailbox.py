@@ -110,6 +110,9 @@ class Mailbox:
         self._directory = directory
         self._state = state
         self._unclaimed = recent
+        # Messages without \Seen, counted once and then kept current by the
+        # apply_* methods: STATUS of a big open folder costs no walk.
+        self._unseen: int | None = None
         self.id = info.id
         self.name = info.name
         self.uid_validity = info.uid_validity
@@ -230,7 +233,9 @@ class Mailbox:
         return len(self._unclaimed)
 
     def count_unseen(self) -> int:
-        return sum(1 for flags in self._state.flags if "\\Seen" not in flags)
+        if self._unseen is None:
+            self._unseen = _unseen(self._state.flags)
+        return self._unseen
 
     def total_size(self) -> int:
         return sum(self._state.sizes)
@@ -301,6 +306,8 @@ class Mailbox:
         for uid, data in zip(uids, bodies):
             BODIES.put((self._token, uid), data)
         state = self._state
+        if self._unseen is not None:
+            self._unseen += _unseen(flags)
         state.uids = state.uids + array("L", uids)
         state.modseqs.extend(modseqs)
         state.flags.extend(flags)
@@ -320,6 +327,8 @@ class Mailbox:
         for (uid, flags, modseq), i in zip(changes, self.positions([c[0] for c in changes])):
             if i < 0:
                 raise KeyError(uid)
+            if self._unseen is not None:
+                self._unseen += ("\\Seen" in flags_col[i]) - ("\\Seen" in flags)
             flags_col[i] = flags
             modseq_col[i] = modseq
             if modseq > highest:
@@ -334,9 +343,15 @@ class Mailbox:
             for uid in uids:
                 values.pop(uid, None)
         positions = sorted({self._position(uid) for uid in uids if uid in self})
+        if self._unseen is not None:
+            self._unseen -= _unseen(self._state.flags[i] for i in positions)
         self._state.remove(positions)
         self._unclaimed.difference_update(uids)
         self.highest_modseq = max(self.highest_modseq, modseq)
+
+
+def _unseen(flag_sets: Iterable[frozenset[str]]) -> int:
+    return sum(1 for flags in flag_sets if "\\Seen" not in flags)
 
 
 def _first(item: tuple) -> object:

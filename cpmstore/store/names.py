@@ -8,6 +8,8 @@ reactor. A name is only ever a key in the index: it never becomes a path, so
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ..errors import BadCommand, InvalidMailboxName
 
 DELIMITER = "/"
@@ -21,9 +23,12 @@ RECENT = "\\Recent"
 _FLAG_SPECIALS = frozenset('(){ %*"\\]')
 
 
+@lru_cache(maxsize=4096)
 def normalize_name(name: str) -> str:
     """The stored spelling of ``name``: ``INBOX`` (and an ``INBOX/`` prefix) in
-    upper case. Raises ``InvalidMailboxName`` for a name no folder may have."""
+    upper case. Raises ``InvalidMailboxName`` for a name no folder may have.
+    Memoized (an error is not): a STATUS or SELECT checks its name several
+    times on the way, and a device names the same few folders all day."""
     if not name:
         raise InvalidMailboxName("Empty mailbox name")
     if len(name) > MAX_NAME_LENGTH:

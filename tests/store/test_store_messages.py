@@ -261,3 +261,40 @@ async def test_retention_expunge_checks_when_deleted_was_set_in_the_same_turn(ac
     await inbox.store_flags([2], "+", ("\\Deleted",))
     assert await account.expunge(inbox, [1, 2], deleted_before=stamp) == [1]
     assert list(inbox.uids) == [2] and "\\Deleted" in inbox.flags_of(2)
+
+
+@pytest_twisted.ensureDeferred
+async def test_rfc3501_6_3_10_status_unseen_follows_every_change_of_an_open_folder(account, data_dir):
+    # An open folder counts its messages without \Seen once and then keeps the
+    # count current; after every change it must equal a fresh count, and the
+    # count another process (a fresh store on the same disk) makes.
+    from cpmstore.store.store import MaildirStore
+
+    await account.create_mailbox("Box")
+    box = await account.open_mailbox("Box")
+    steps = []
+
+    async def check():
+        unseen = (await account.status("Box")).unseen
+        fresh = MaildirStore(str(data_dir))
+        try:
+            other = await fresh.account(account.username)
+            steps.append((unseen, (await other.status("Box")).unseen))
+        finally:
+            await fresh.close()
+
+    await account.append("Box", [(message(n), ("\\Seen",) if n % 3 == 0 else (), None) for n in range(1, 10)])
+    await check()  # 6 of 9 unseen
+    await box.store_flags([1, 2, 3], "+", ("\\Seen",))
+    await check()
+    await box.store_flags([3, 4], "-", ("\\Seen", "\\Flagged"))
+    await check()
+    await box.store_flags(list(range(1, 10)), "", ("\\Deleted",))  # replaces: every one unseen
+    await check()
+    await box.store_flags([5, 6, 7, 8, 9], "+", ("\\Seen",))
+    await box.store_flags([5, 6], "-", ("\\Deleted",))
+    await box.expunge()  # 1-4 unseen, 7-9 seen go
+    await check()
+    await account.copy(box, [5, 6], "Box")
+    await check()
+    assert steps == [(6, 6), (4, 4), (5, 5), (9, 9), (0, 0), (0, 0)]
