@@ -1,6 +1,6 @@
 """Running the store's blocking work off the reactor thread (DESIGN §4).
 
-Owns the thread pool the store starts and stops, and the per-user queue that
+Owns the threads the store starts and stops, and the per-user queue that
 makes one user's operations run one at a time, in the order they were asked
 for, so that one user's slow disk never stalls another user's sessions and an
 index connection is never used by two threads at once. It knows nothing of
@@ -10,14 +10,15 @@ mail: it runs the callables it is given.
 from __future__ import annotations
 
 import errno
+import queue
 import sqlite3
+import threading
 import time
 from typing import Any, Callable, TypeVar
 
-from twisted.internet.defer import DeferredLock
-from twisted.internet.threads import deferToThreadPool
+from twisted.internet.defer import Deferred, DeferredLock
 from twisted.logger import Logger
-from twisted.python.threadpool import ThreadPool
+from twisted.python.failure import Failure
 
 from ..errors import DiskFull
 
@@ -36,12 +37,37 @@ STORE_THREADS = 4
 
 
 class Workers:
-    """A thread pool owned by the store (started on creation, stopped by ``stop``)."""
+    """Threads owned by the store (started on creation, stopped by ``stop``)
+    taking jobs from one queue. Not Twisted's ThreadPool: its context
+    propagation and worker coordination cost 51 us of CPU per round trip of
+    a no-op job on this machine, this queue 29 us, and every STORE, EXPUNGE
+    and APPEND makes one."""
 
     def __init__(self, reactor: Any, max_threads: int = STORE_THREADS) -> None:
         self.reactor = reactor
-        self.pool = ThreadPool(minthreads=0, maxthreads=max_threads, name="cpmstore-store")
-        self.pool.start()
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._work, name=f"cpmstore-store-{n}", daemon=True)
+                         for n in range(max_threads)]
+        for thread in self._threads:
+            thread.start()
+
+    @property
+    def started(self) -> bool:
+        """Whether the threads run (``stop`` not called yet)."""
+        return bool(self._threads)
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            self._run(*job)
+            job = None  # hold nothing of a finished job while waiting for the next
+
+    def _run(self, done: Deferred, fn: Callable[..., Any], args: tuple) -> None:
+        try:
+            result = fn(*args)
+        except BaseException:
+            self.reactor.callFromThread(done.errback, Failure())
+        else:
+            self.reactor.callFromThread(done.callback, result)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in a pool thread; the result (or exception) on the reactor thread.
@@ -51,8 +77,12 @@ class Workers:
         the log for the operator; the store has already undone the change
         (files removed, transaction rolled back). Other I/O errors go on as
         they are and answer NO [SERVERBUG]."""
+        if not self._threads:
+            raise RuntimeError("the store's threads are stopped")
+        done: Deferred = Deferred()
+        self._jobs.put((done, fn, args))
         try:
-            return await deferToThreadPool(self.reactor, self.pool, fn, *args)
+            return await done
         except OSError as e:
             if e.errno not in _NO_SPACE:
                 raise
@@ -66,7 +96,12 @@ class Workers:
             raise DiskFull("Not enough disk space.") from None
 
     def stop(self) -> None:
-        self.pool.stop()
+        """Let the queued jobs finish, then end the threads."""
+        threads, self._threads = self._threads, []
+        for _thread in threads:
+            self._jobs.put(None)
+        for thread in threads:
+            thread.join()
 
 
 class UserQueue:

@@ -23,7 +23,7 @@ def data_dir(tmp_path) -> str:
 async def store(data_dir):
     opened = MaildirStore(data_dir)
     yield opened
-    if opened.workers.pool.started:
+    if opened.workers.started:
         await opened.close()
 
 
