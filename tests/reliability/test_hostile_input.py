@@ -14,8 +14,8 @@ import threading
 
 import pytest_twisted
 from conftest import in_thread
-from transcript import Connection
-from imapsession import append, login as _login
+from imapsession import append
+from transcript import Connection, logged_in as _login
 from twisted.internet import reactor, task
 
 from cpmstore.server.protocol import MAX_QUEUED_COMMANDS

@@ -10,7 +10,7 @@ import re
 
 import pytest_twisted
 from conftest import in_thread
-from imapsession import login as _login, ok as _ok
+from transcript import logged_in as _login, ok as _ok
 
 from cpmstore.store.rebuild import index_path
 

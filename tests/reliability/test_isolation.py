@@ -12,8 +12,8 @@ import socket
 
 import pytest_twisted
 from conftest import in_thread
-from transcript import Connection
-from imapsession import append, login as _login, ok as _ok
+from imapsession import append
+from transcript import Connection, logged_in as _login, ok as _ok
 
 HOST = "imap://user1@127.0.0.1"
 SECRET = b"Subject: secret\r\nX-Id: s1\r\n\r\nthe launch code is 0000\r\n"

@@ -10,7 +10,7 @@ import re
 
 import pytest_twisted
 from conftest import in_thread
-from transcript import Connection
+from transcript import Connection, logged_in, ok
 
 from cpmstore.config import LimitsConfig
 
@@ -30,13 +30,6 @@ FILE_TRANSFER = (
 )
 
 
-def login(port: int, user: bytes = b"user1") -> Connection:
-    conn = Connection(port)
-    conn.read_line()
-    assert conn.command(b"a0", b"LOGIN " + user + b" pass")[-1].startswith(b"a0 OK")
-    return conn
-
-
 def append(conn: Connection, mailbox: bytes, data: bytes, marker: bytes = b"{%d+}") -> bytes:
     conn.send(b"ap APPEND " + mailbox + b" " + marker % len(data) + b"\r\n" + data + b"\r\n")
     return conn.until(b"ap")[-1]
@@ -44,16 +37,10 @@ def append(conn: Connection, mailbox: bytes, data: bytes, marker: bytes = b"{%d+
 
 def with_file_transfer(port: int, mailbox: bytes) -> Connection:
     """user1 logged in, ``mailbox`` created and holding FILE_TRANSFER as UID 1."""
-    conn = login(port)
+    conn = logged_in(port)
     ok(conn, b"a1", b"CREATE " + mailbox)
     assert append(conn, mailbox, FILE_TRANSFER).startswith(b"ap OK")
     return conn
-
-
-def ok(conn: Connection, tag: bytes, line: bytes) -> list[bytes]:
-    lines = conn.command(tag, line)
-    assert lines[-1].startswith(tag + b" OK"), lines
-    return lines
 
 
 def uid_validity(conn: Connection, mailbox: bytes) -> int:
@@ -72,7 +59,7 @@ def body(conn: Connection, mailbox: bytes, uid: int) -> bytes:
 @pytest_twisted.ensureDeferred
 async def test_rfc3516_4_1_and_rfc4469_2_capabilities(server):
     def scenario():
-        conn = login(server.port)
+        conn = logged_in(server.port)
         caps = ok(conn, b"a1", b"CAPABILITY")[0].split()
         assert b"BINARY" in caps and b"CATENATE" in caps
     await in_thread(scenario)
@@ -122,7 +109,7 @@ async def test_rfc3516_4_4_append_literal8_binary_part_survives_both_fetches(ser
                b"\r\n--b--\r\n")
 
     def scenario():
-        conn = login(server.port)
+        conn = logged_in(server.port)
         ok(conn, b"a1", b"CREATE Raw")
         assert append(conn, b"Raw", message, b"~{%d}").startswith(b"ap OK [APPENDUID")
         assert append(conn, b"Raw", message, b"~{%d+}").startswith(b"ap OK [APPENDUID")
@@ -149,7 +136,7 @@ async def test_rfc3516_4_4_append_literal8_without_nul_is_stored_as_sent(server)
                b"Content-Transfer-Encoding: binary\r\n\r\n\xff\xfe\nbare\rcr\x01\r\n")
 
     def scenario():
-        conn = login(server.port)
+        conn = logged_in(server.port)
         ok(conn, b"a1", b"CREATE Raw")
         assert append(conn, b"Raw", message, b"~{%d}").startswith(b"ap OK [APPENDUID")
         assert body(conn, b"Raw", 1) == message
@@ -164,7 +151,7 @@ async def test_rfc3501_9_nul_outside_a_binary_part_goes_as_0x80(server):
     message = (b"Subject: raw\r\nContent-Type: application/octet-stream\r\n\r\nab\x00cd\r\n")
 
     def scenario():
-        conn = login(server.port)
+        conn = logged_in(server.port)
         ok(conn, b"a1", b"CREATE Raw")
         assert append(conn, b"Raw", message, b"~{%d}").startswith(b"ap OK [APPENDUID")
         assert body(conn, b"Raw", 1) == message.replace(b"\x00", b"\x80")
@@ -234,14 +221,14 @@ async def test_rfc4469_4_1_badurl_and_all_or_none(server):
 @pytest_twisted.ensureDeferred
 async def test_rfc4469_3_urls_go_through_the_rights_check(server):
     def scenario():
-        owner = login(server.port)
+        owner = logged_in(server.port)
         ok(owner, b"a1", b"CREATE Shared")
         ok(owner, b"a2", b"CREATE Private")
         append(owner, b"Shared", FILE_TRANSFER)
         append(owner, b"Private", FILE_TRANSFER)
         ok(owner, b"a3", b"SETACL Shared user2 lr")
         ok(owner, b"a4", b"SETACL Private user2 l")  # sees it, may not read it
-        reader = login(server.port, b"user2")
+        reader = logged_in(server.port, b"user2")
         ok(reader, b"b1", b'APPEND INBOX CATENATE (URL "/Other%20Users/user1/Shared/;UID=1/;SECTION=3")')
         assert body(reader, b"INBOX", 1) == b"caf=C3=A9"
         url = b"/Other%20Users/user1/Private/;UID=1"

@@ -14,7 +14,7 @@ import socket
 
 import pytest_twisted
 from conftest import in_thread
-from transcript import Connection
+from transcript import Connection, logged_in
 
 COUNT = 6000  # three parts of 2,000 messages (each under 4 MiB)
 EXPUNGED = (2001, 3000, 4000, 4001, 5999, 6000)  # in the second and the last part
@@ -29,17 +29,13 @@ def message(n: int) -> bytes:
             + b"line %06d of a message body that fills the part\r\n" % n * 40)
 
 
-def login(port: int, receive_buffer: int | None = None) -> Connection:
+def small_window(port: int, receive_buffer: int) -> socket.socket:
+    """A socket with a small receive window: the server meets a full socket early and waits."""
     sock = socket.socket()
-    if receive_buffer is not None:
-        # A small window: the server meets a full socket early and waits.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
     sock.settimeout(30)
     sock.connect(("127.0.0.1", port))
-    conn = Connection(port, sock=sock)
-    conn.read_line()  # greeting
-    assert conn.command(b"a0", b"LOGIN user1 pass")[-1].startswith(b"a0 OK")
-    return conn
+    return sock
 
 
 def fill(conn: Connection, folder: bytes) -> None:
@@ -81,12 +77,12 @@ def read_fetch(conn: Connection, got: list[tuple[int, int, bytes]], expunged: li
 @pytest_twisted.ensureDeferred
 async def test_rfc3501_6_4_8_bulk_body_fetch_while_another_session_expunges(server):
     def scenario():
-        other = login(server.port)
+        other = logged_in(server.port)
         assert other.command(b"c1", b"CREATE bulk")[-1].startswith(b"c1 OK")
         fill(other, b"bulk")
         assert other.command(b"c2", b"SELECT bulk")[-1].startswith(b"c2 OK")
 
-        reader = login(server.port, receive_buffer=16 << 10)
+        reader = logged_in(server.port, sock=small_window(server.port, 16 << 10))
         assert reader.command(b"r1", b"EXAMINE bulk")[-1].startswith(b"r1 OK")
         reader.send(b"f1 UID FETCH 1:* BODY.PEEK[]\r\n")
         got: list[tuple[int, int, bytes]] = []

@@ -12,20 +12,13 @@ import re
 
 import pytest_twisted
 from conftest import in_thread
-from transcript import Connection
+from transcript import Connection, logged_in
 
 COUNT = 2500  # more than one chunk of 2,000 messages
 STORED = (5, 1999, 2000, 2001, 2400)  # UIDs given ($Label \Flagged) by another session
 EXPUNGED = 1000  # a UID another session expunges
 
 _INTERNALDATE = re.compile(rb' INTERNALDATE "[^"]*"\)$')
-
-
-def login(port: int) -> Connection:
-    conn = Connection(port)
-    conn.read_line()  # greeting
-    assert conn.command(b"a0", b"LOGIN user1 pass")[-1].startswith(b"a0 OK")
-    return conn
 
 
 def fill(conn: Connection, folder: bytes, count: int) -> None:
@@ -58,14 +51,14 @@ def by_seq(lines: list[bytes]) -> dict[int, bytes]:
 @pytest_twisted.ensureDeferred
 async def test_rfc3501_6_4_5_fetch_flags_of_a_large_folder_after_changes(server):
     def scenario():
-        other = login(server.port)
+        other = logged_in(server.port)
         assert other.command(b"c1", b"CREATE big")[-1].startswith(b"c1 OK")
         fill(other, b"big", COUNT)
 
         assert other.command(b"c2", b"SELECT big")[-1].startswith(b"c2 OK")  # takes their \Recent
-        reader = login(server.port)
+        reader = logged_in(server.port)
         assert reader.command(b"r1", b"SELECT big")[-1].startswith(b"r1 OK")
-        adder = login(server.port)
+        adder = logged_in(server.port)
         fill(adder, b"big", 3)  # UIDs COUNT+1..COUNT+3
         adder.close()
         assert reader.command(b"r2", b"NOOP")[-1].startswith(b"r2 OK")  # the first to hear them: \Recent here

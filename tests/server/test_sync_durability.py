@@ -11,7 +11,7 @@ import threading
 import pytest_twisted
 from conftest import in_thread
 from twistd_proc import free_port, start_twistd
-from transcript import Connection, run
+from transcript import Connection, ok, run
 
 # (modseq, flags) of one message, as a client last saw it.
 Seen = tuple[int, frozenset[bytes]]
@@ -25,12 +25,6 @@ def login(port: int, enable: bytes = b"QRESYNC") -> Connection:
     """)
     assert conn.command(b"e0", b"ENABLE " + enable)[-1].startswith(b"e0 OK")
     return conn
-
-
-def ok(conn: Connection, tag: bytes, line: bytes) -> list[bytes]:
-    lines = conn.command(tag, line)
-    assert lines[-1].startswith(tag + b" OK"), lines
-    return lines
 
 
 def fill(conn: Connection, folder: bytes, count: int) -> None:

@@ -105,3 +105,19 @@ def run(port: int, script: str, conn: Connection | None = None) -> Connection:
         else:
             raise ValueError(f"bad transcript line {raw!r}")
     return conn
+
+
+def logged_in(port: int, user: bytes = b"user1", sock: socket.socket | None = None) -> Connection:
+    """A connection of ``user`` (password ``pass``) on ``sock`` or a new
+    socket: greeting read, LOGIN answered OK."""
+    conn = Connection(port, sock=sock)
+    assert conn.read_line().startswith(b"* OK")
+    assert conn.command(b"a0", b"LOGIN " + user + b" pass")[-1].startswith(b"a0 OK")
+    return conn
+
+
+def ok(conn: Connection, tag: bytes, line: bytes) -> list[bytes]:
+    """Every response line of ``line``, which must end in a tagged OK."""
+    lines = conn.command(tag, line)
+    assert lines[-1].startswith(tag + b" OK"), lines
+    return lines
