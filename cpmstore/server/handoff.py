@@ -247,7 +247,10 @@ class Handoff:
         relay_end = None
         try:
             # Everything this process said must reach the client before the
-            # owner speaks: what the protocol holds, then what Twisted holds.
+            # owner speaks: what the protocol holds (the "+" of a literal
+            # pipelined behind the login, written while the login ran), then
+            # what Twisted holds.
+            protocol._flush()
             await protocol.drained()
             if protocol.tls_active:
                 relay_end, passed = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -389,6 +392,14 @@ class HandedOverProtocol(IMAPProtocol):
         super().__init__(context, listener)
         self.handoff = handoff
         self.tls_active = handoff.tls
+        self._replaying = False
+
+    def literal_go_ahead(self) -> None:
+        # The accepting worker answered every synchronizing literal of the
+        # pending bytes with its "+" already: a second one would be read by
+        # the client as the go-ahead for a literal it has not announced.
+        if not self._replaying:
+            super().literal_go_ahead()
 
     def begin(self) -> None:
         from ..commands.auth import complete_login
@@ -416,7 +427,11 @@ class HandedOverProtocol(IMAPProtocol):
         # behind it waits in the queue, ahead of anything it sends next.
         self.busy = True
         if handoff.pending:
-            self.dataReceived(handoff.pending)
+            self._replaying = True
+            try:
+                self.dataReceived(handoff.pending)
+            finally:
+                self._replaying = False
         d = defer.Deferred.fromCoroutine(finish())
         d.addErrback(self._internal_error)
         d.addBoth(self._done)

@@ -152,7 +152,7 @@ class IMAPProtocol(Protocol, TimeoutMixin):
             if self._generation != generation:
                 break  # STARTTLS ran: what followed it in this read is dropped
             if isinstance(event, NeedContinuation):
-                self.write(wire.continuation(b"Ready for literal data"))
+                self.literal_go_ahead()
                 continue
             if self._line_waiter is not None and not self.queue:
                 waiter, self._line_waiter = self._line_waiter, None
@@ -163,6 +163,10 @@ class IMAPProtocol(Protocol, TimeoutMixin):
             self._reading_paused = True
             self.transport.pauseProducing()
         self._pump()
+
+    def literal_go_ahead(self) -> None:
+        """RFC 3501 §7.5: the client may send the synchronizing literal it announced."""
+        self.write(wire.continuation(b"Ready for literal data"))
 
     def _next_event(self):
         event = self.queue.popleft()

@@ -280,6 +280,35 @@ def test_login_lands_on_the_owner_with_pipelined_commands(server, kind, acceptor
     conn.close()
 
 
+@pytest.mark.parametrize("kind", ["plain", "implicit"])
+@pytest.mark.parametrize("together", [True, False])
+def test_a_synchronizing_literal_behind_the_login_gets_one_go_ahead(server, kind, together):
+    """RFC 3501 §7.5: one "+" per synchronizing literal, also when the
+    connection moves to the owner on LOGIN. The accepting worker answers the
+    literal announced behind the LOGIN (in the same packet, or while the login
+    runs); the owner replays those bytes and must not answer it again, or the
+    client would take the second "+" for another literal's go-ahead."""
+    user = OWNED[1][0]
+    conn, _raw = accepted_by(server, 0, kind)
+    login_line = f"a1 LOGIN {user} {PASSWORD}\r\n".encode()
+    append_line = b"a2 APPEND INBOX {11}\r\n"
+    if together:
+        conn.send(login_line + append_line)
+    else:
+        conn.send(login_line)
+        conn.send(append_line)
+    first = conn.read_line()
+    while not first.startswith(b"+ "):  # the go-ahead may follow a1's answer or come before it
+        first = conn.read_line()
+    conn.send(b"hello world\r\na3 NOOP\r\n")
+    lines = conn.until(b"a3")
+    assert not [line for line in lines if line.startswith(b"+")], lines
+    tagged = [line.split(b" ")[:2] for line in lines if re.match(rb"a\d ", line)]
+    assert [b"a2", b"OK"] in tagged and tagged[-1] == [b"a3", b"OK"]
+    assert conn.command(b"a4", b"LOGOUT")[-1].startswith(b"a4 OK")
+    conn.close()
+
+
 def test_authenticate_plain_moves_too(server):
     user = pick(1)
     conn, raw = accepted_by(server, 0)
