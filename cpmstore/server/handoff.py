@@ -279,6 +279,7 @@ class Handoff:
             protocol.close()
             return
         log.info("session={session} of {user} moved to worker {owner}", session=session.id, user=user, owner=owner)
+        session.moved = True
         if protocol.closed:
             if relay_end is not None:
                 relay_end.close()  # the client left meanwhile: the owner's session ends too

@@ -55,6 +55,9 @@ class Session:
         self.started = time.monotonic()
         self.commands = 0
         self.last_command = ""
+        # Handed over to the worker owning the user (server/handoff.py): that
+        # worker logs the session's end, this one only that it moved.
+        self.moved = False
 
     # -- capabilities ------------------------------------------------------
     @property
@@ -257,5 +260,6 @@ class Session:
                 hook()
             except Exception:
                 log.failure("logout hook failed")
-        logs.session_ended(self)
+        if not self.moved:
+            logs.session_ended(self)
         self.state = State.LOGOUT

@@ -309,6 +309,32 @@ def test_a_synchronizing_literal_behind_the_login_gets_one_go_ahead(server, kind
     conn.close()
 
 
+@pytest.mark.parametrize("kind", ["plain", "implicit"])
+def test_a_moved_session_ends_once_in_the_log(tmp_path, kind):
+    """The accepting worker logs that the session moved, the owner its login
+    and its end; no "disconnect" from the worker it left."""
+    server = start(tmp_path)
+    try:
+        user = OWNED[1][0]
+        conn, _raw = accepted_by(server, 0, kind)
+        assert login(conn, user).startswith(b"a1 OK")
+        assert conn.command(b"a2", b"LOGOUT")[-1].startswith(b"a2 OK")
+        conn.close()
+        log = tmp_path / "twistd.log"
+        ended = re.compile(rf"worker 1: logout: user={user} session=(\S+) ")
+        deadline = time.monotonic() + 10
+        while not (found := ended.search(log.read_text())):
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.05)
+    finally:
+        stop(server)
+    session = found.group(1)
+    lines = log.read_text().splitlines()
+    assert any(f"worker 0: session={session} of {user} moved to worker 1" in line for line in lines)
+    ends = [line for line in lines if f"session={session} " in line and re.search(r": (logout|disconnect): ", line)]
+    assert len(ends) == 1, ends
+
+
 def test_authenticate_plain_moves_too(server):
     user = pick(1)
     conn, raw = accepted_by(server, 0)
