@@ -16,7 +16,8 @@ import socket
 
 import pytest_twisted
 from conftest import in_thread
-from test_fetch_flags import by_seq, fill, login
+from test_fetch_flags import by_seq, fill
+from transcript import logged_in
 
 COUNT = 1200  # more than one STORE batch of 1,000 messages
 EXPUNGED = 700  # a UID another session expunges
@@ -38,7 +39,7 @@ def _ok(conn, tag: bytes, line: bytes) -> list[bytes]:
 
 def _folder(port: int, name: bytes, count: int, select: bytes | None = b"SELECT"):
     """A new session with folder ``name`` of ``count`` messages (``fill``), then selected."""
-    conn = login(port)
+    conn = logged_in(port)
     _ok(conn, b"f1", b"CREATE " + name)
     fill(conn, name, count)
     if select:
@@ -55,9 +56,9 @@ def _uids_in_order(conn, tag: bytes) -> list[int]:
 async def test_rfc3501_6_4_6_store_answer_is_what_fetch_says_of_each_message(server):
     def scenario():
         other = _folder(server.port, b"many", COUNT)  # its SELECT takes their \Recent
-        reader = login(server.port)
+        reader = logged_in(server.port)
         _ok(reader, b"r1", b"SELECT many (CONDSTORE)")
-        adder = login(server.port)  # neither selecting session added them
+        adder = logged_in(server.port)  # neither selecting session added them
         fill(adder, b"many", 3)  # UIDs COUNT+1..COUNT+3
         adder.close()
         _ok(reader, b"r2", b"NOOP")  # the first to hear of them: \Recent here
@@ -121,7 +122,7 @@ async def test_rfc4315_2_1_uid_expunge_removes_only_deleted_messages_of_its_set(
 async def test_rfc3501_7_4_1_scattered_expunges_renumber_the_view(server):
     def scenario():
         writer = _folder(server.port, b"scatter", 40, select=None)
-        reader = login(server.port)
+        reader = logged_in(server.port)
         _ok(reader, b"r1", b"SELECT scatter")
         _ok(writer, b"w2", b"SELECT scatter")
         gone = [1, 2, 9, 10, 11, 25, 39, 40]
@@ -178,7 +179,7 @@ async def test_rfc2177_idle_hears_changes_while_idling(server):
         idler = _folder(server.port, b"idled", 0)
         idler.send(b"a3 IDLE\r\n")
         assert idler.read_line().startswith(b"+ ")
-        writer = login(server.port)
+        writer = logged_in(server.port)
         fill(writer, b"idled", 2)
         assert idler.read_line() == b"* 2 EXISTS"
         assert idler.read_line() == b"* 2 RECENT"
@@ -195,7 +196,7 @@ async def test_accepted_connections_send_without_delay(server):
     """Each command's answer is one send; TCP_NODELAY keeps Nagle's algorithm
     from holding it behind the client's delayed ACK of the previous one."""
     def scenario():
-        conn = login(server.port)
+        conn = logged_in(server.port)
         local = conn.sock.getsockname()
         return local, conn
 

@@ -10,14 +10,15 @@ from datetime import datetime, timedelta, timezone
 
 import pytest_twisted
 from conftest import in_thread
-from test_binary_catenate import FILE_TRANSFER, JPEG, append, login, ok, uid_validity
+from test_binary_catenate import FILE_TRANSFER, JPEG, append, uid_validity
+from transcript import logged_in, ok
 
 HOST = "imap://user1@127.0.0.1"
 
 
 def media(port: int, mailbox: bytes = b"Media"):
     """user1 logged in with ``mailbox`` holding FILE_TRANSFER as UID 1."""
-    conn = login(port)
+    conn = logged_in(port)
     ok(conn, b"m1", b"CREATE " + mailbox)
     assert append(conn, mailbox, FILE_TRANSFER).startswith(b"ap OK")
     return conn
@@ -45,7 +46,7 @@ def nil(url: str) -> bytes:
 @pytest_twisted.ensureDeferred
 async def test_rfc4467_1_capabilities(server):
     def scenario():
-        caps = ok(login(server.port), b"a1", b"CAPABILITY")[0].split()
+        caps = ok(logged_in(server.port), b"a1", b"CAPABILITY")[0].split()
         assert {b"URLAUTH", b"URLAUTH=BINARY", b"URL-PARTIAL"} <= set(caps)
     await in_thread(scenario)
 
@@ -63,7 +64,7 @@ async def test_rfc4467_7_genurlauth_then_urlfetch_by_another_user(server):
             f"{HOST}/Media/;UID=1/;SECTION=2/;PARTIAL=0.10;URLAUTH=user+user2")
         assert whole.startswith(f"{HOST}/Media/;UID=1;URLAUTH=anonymous:internal:")
         assert len(whole.rsplit(":", 1)[1]) == 40  # HMAC-SHA1 in hex
-        other = login(server.port, b"user2")
+        other = logged_in(server.port, b"user2")
         raw_part = FILE_TRANSFER.split(b"base64\r\n\r\n")[1].split(b"--cpm")[0][:-2]
         assert urlfetch(other, whole, by_name, section, mime, partial) == [
             fetched(whole, FILE_TRANSFER),
@@ -81,7 +82,7 @@ async def test_rfc5524_3_binary_and_bodypartstructure_of_media_part(server):
         owner = media(server.port)
         part, ranged = genurlauth(owner, f"{HOST}/Media/;UID=1/;SECTION=2;URLAUTH=anonymous",
                                   f"{HOST}/Media/;UID=1/;SECTION=2/;PARTIAL=4.10;URLAUTH=anonymous")
-        other = login(server.port, b"user2")
+        other = logged_in(server.port, b"user2")
         encoded = FILE_TRANSFER.split(b"base64\r\n\r\n")[1].split(b"--cpm")[0][:-2]
         assert urlfetch(other, f"({part} BODYPARTSTRUCTURE BINARY)", f"({part} BODYPARTSTRUCTURE)",
                         f"({ranged} BINARY)", f"({part})") == [
@@ -123,7 +124,7 @@ async def test_rfc4467_3_nil_for_forged_foreign_or_unauthorized_urls(server):
         other_rump = anyone.replace("UID=1;", "UID=1/;SECTION=1;")
         other_host = anyone.replace("127.0.0.1", "mail.example.net")
         other_port = anyone.replace("127.0.0.1", "127.0.0.1:1")
-        other = login(server.port, b"user2")
+        other = logged_in(server.port, b"user2")
         answer = urlfetch(other, for_user3, tampered, other_rump, other_host, other_port, submit,
                           "/Media/;UID=1", f"{HOST}/Media/;UID=1")
         assert [line for line in answer if line.startswith(b"* URLFETCH")] == [
@@ -183,7 +184,7 @@ async def test_rfc4467_7_checked_against_current_state(server):
         ok(owner, b"e2", b"STORE 2 +FLAGS (\\Deleted)")
         ok(owner, b"e3", b"EXPUNGE")
         ok(owner, b"e4", b"UNSELECT")
-        other = login(server.port, b"user2")
+        other = logged_in(server.port, b"user2")
         assert urlfetch(other, two, pinned) == [
             nil(two), b"* NO Failed to fetch URLAUTH: Message not found.", fetched(pinned, FILE_TRANSFER)]
         ok(owner, b"e5", b"RENAME Media Away")
@@ -224,7 +225,7 @@ async def test_rfc4467_7_genurlauth_refusals(server):
         assert bad("imap://user1@mail.example.net/Media/;UID=1;URLAUTH=anonymous") == \
             b"g9 BAD Invalid URL: Inappropriate server host"
         # A grantee may read the folder, but the key is the owner's to use.
-        grantee = login(server.port, b"user2")
+        grantee = logged_in(server.port, b"user2")
         answer = grantee.command(b"g8", b'GENURLAUTH "imap://user2@127.0.0.1/Other Users/user1/Media/;UID=1;'
                                         b'URLAUTH=anonymous" INTERNAL')
         assert answer[-1].startswith(b"g8 BAD")
@@ -245,6 +246,6 @@ async def test_rfc4467_7_configured_hostname_and_keys_survive_restart(start):
     second = await start(data_dir=first.data_dir, hostname="mail.example.com")
 
     def after():
-        other = login(second.port, b"user2")
+        other = logged_in(second.port, b"user2")
         assert urlfetch(other, urls[0]) == [fetched(urls[0], b"caf=C3=A9")]
     await in_thread(after)
