@@ -822,13 +822,7 @@ class Account:
         return found
 
     def _previews_sync(self, mailbox_id: int, paths: list[tuple[int, str]]) -> dict[int, str]:
-        computed = {}
-        for uid, path in paths:
-            try:
-                with open(path, "rb") as f:
-                    computed[uid] = preview_text(f.read())
-            except FileNotFoundError:
-                pass  # expunged meanwhile
+        computed = {uid: preview_text(data) for uid, data in maildir.read_present(paths)}
         with self.index.transaction():
             self.index.set_previews(mailbox_id, computed)
         return computed
@@ -885,12 +879,7 @@ class Account:
         parsed, its keys written to the text index for the next search."""
         hits: list[set[int]] = [set() for _ in keys]
         rows = []
-        for uid, unique, path in files:
-            try:
-                with open(path, "rb") as f:
-                    data = f.read()
-            except FileNotFoundError:
-                continue  # expunged meanwhile
+        for (uid, unique), data in maildir.read_present(((uid, unique), path) for uid, unique, path in files):
             header, body = search_keys(data)
             rows.append((uid, unique, header, body))
             for each, (key, body_only) in zip(hits, keys):

@@ -21,9 +21,12 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 MAILBOX_FILE = "mailbox"
+T = TypeVar("T")
 DELETING_PREFIX = ".deleting-"
 _CANONICAL = re.compile(r"^(\d+)\.([0-9a-f]+),S=(\d+)$")
 _UID_PREFIX = re.compile(r"^(\d+)\.")
@@ -194,6 +197,18 @@ def rename_into_cur(path: str, old: str, uid: int, size: int) -> tuple[int, str]
     filename = canonical_name(uid, unique, size)
     os.rename(os.path.join(path, old), os.path.join(path, "cur", filename))
     return unique, filename
+
+
+def read_present(paths: Iterable[tuple[T, str]]) -> Iterator[tuple[T, bytes]]:
+    """(key, bytes) of each (key, path) whose file is still there: a message
+    expunged by another session meanwhile is skipped. Worker threads only."""
+    for key, path in paths:
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            continue
+        yield key, data
 
 
 def remove_files(paths: list[str]) -> None:
