@@ -46,6 +46,7 @@ __all__ = [
 
 TLS_MODES = ("none", "starttls", "implicit")
 LOG_FORMATS = ("text", "json")
+FSYNC_MODES = ("always", "optimized")
 DEFAULT_DATA_DIR = "./cpmstore-data"
 DEFAULT_ENDPOINT = "tcp:1143:interface=127.0.0.1"
 DEFAULT_CONTROL_SOCKET = "<data_dir>/control.sock"
@@ -91,6 +92,11 @@ class ServerConfig:
     # Worker processes sharing the listeners, each user's account owned by
     # one of them (server.workers); 1 is one process and nothing else.
     workers: int = 1
+    # "always": every change is on disk before its OK. "optimized" (Dovecot's
+    # mail_fsync default): messages still are; flag changes, expunges,
+    # annotations, METADATA and subscriptions survive a crash of the server
+    # but a power cut may undo the last of them (store/index.py).
+    fsync: str = "always"
 
     @property
     def index_backup_interval_seconds(self) -> int:
@@ -365,6 +371,8 @@ def _build(server: ServerConfig, listeners: Sequence[ListenerConfig],
     parse_duration(server.unload_idle_after, "server.unload_idle_after")
     if server.expunge_history < 0:
         raise ConfigError(f"server.expunge_history: expected 0 or more, got {server.expunge_history}")
+    if server.fsync not in FSYNC_MODES:
+        raise ConfigError(f"server.fsync: expected one of {', '.join(FSYNC_MODES)}, got {server.fsync!r}")
     if not 1 <= server.workers <= MAX_WORKERS:
         raise ConfigError(f"server.workers: expected 1 to {MAX_WORKERS}, got {server.workers}")
     cpm = dataclasses.replace(cpm, system_folders=_folder_names("cpm.system_folders", cpm.system_folders))

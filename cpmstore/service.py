@@ -230,8 +230,8 @@ def make_service(config: Config, reactor: Any = None, *, reload_on_sighup: bool 
         cert = tls_options.certificate
         log.info("TLS certificate {path}: {subject}, SHA-256 {sha256}, valid until {not_after}",
                  path=cert.path, subject=cert.subject, sha256=cert.sha256, not_after=cert.not_after.isoformat())
-    store = MaildirStore(config.server.data_dir, reactor) if worker is None \
-        else worker.make_store(config.server.data_dir, reactor)
+    store = MaildirStore(config.server.data_dir, reactor, fsync=config.server.fsync) if worker is None \
+        else worker.make_store(config.server.data_dir, reactor, config.server.fsync)
     context = ServerContext(config, store,
                             build_portal(config.server.users_file, reactor), tls_options, reactor)
     top = CPMStoreService(context, reload_on_sighup)

@@ -154,6 +154,13 @@ def test_tls_listener_needs_tls_section(tmp_path: Path, mode: str) -> None:
         _load(tmp_path, f'[[listener]]\nendpoint = "tcp:993"\ntls = "{mode}"\n')
 
 
+def test_fsync_is_always_unless_optimized_is_asked_for(tmp_path: Path) -> None:
+    assert default_config().server.fsync == "always"
+    assert _load(tmp_path, '[server]\nfsync = "optimized"\n').server.fsync == "optimized"
+    with pytest.raises(ConfigError, match="^server.fsync: expected one of always, optimized, got 'never'"):
+        _load(tmp_path, '[server]\nfsync = "never"\n')
+
+
 def test_tls_section_needs_certificate(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="^tls.certificate: required"):
         _load(tmp_path, '[tls]\nprivate_key = "k.pem"\n')

@@ -91,8 +91,8 @@ class PinnedStore(MaildirStore):
     cross-user path (access.locate, LIST of shared folders, NOTIFY, URLFETCH,
     retention) already treats as "no such user shares anything"."""
 
-    def __init__(self, data_dir: str, reactor: Any, index: int, count: int) -> None:
-        super().__init__(data_dir, reactor)
+    def __init__(self, data_dir: str, reactor: Any, index: int, count: int, fsync: str = "always") -> None:
+        super().__init__(data_dir, reactor, fsync=fsync)
         self.index = index
         self.count = count
 
@@ -138,8 +138,8 @@ class WorkerRole:
     run_dir: str
     listen_fds: tuple[tuple[int, int], ...]
 
-    def make_store(self, data_dir: str, reactor: Any) -> PinnedStore:
-        return PinnedStore(data_dir, reactor, self.index, self.count)
+    def make_store(self, data_dir: str, reactor: Any, fsync: str = "always") -> PinnedStore:
+        return PinnedStore(data_dir, reactor, self.index, self.count, fsync)
 
     def listener_service(self, reactor: Any, i: int, factory: Any) -> StreamServerEndpointService:
         fd, family = self.listen_fds[i]

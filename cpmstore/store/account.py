@@ -264,7 +264,7 @@ class Account:
             self.bus.publish(MailboxChanged(kind, info.id if info else 0, name))
 
     def _subscribe_sync(self, name: str, subscribed: bool) -> tuple[bool, MailboxInfo | None]:
-        with self.index.transaction():
+        with self.index.transaction(durable=False):
             changed = self.index.set_subscribed(name, subscribed)
         return changed, self.index.mailbox(name)
 
@@ -429,7 +429,7 @@ class Account:
     def _set_metadata_sync(self, name: str | None, user: str, changes: list[tuple[str, bytes | None]],
                            max_entries: int) -> tuple[int, str, dict[str, list[str]]]:
         rows = [("" if entry.startswith("/shared") else user, entry, value) for entry, value in changes]
-        with self.index.transaction():
+        with self.index.transaction(durable=False):
             info = None if name is None else self._info(normalize_name(name))
             mailbox_id = 0 if info is None else info.id
             self.index.set_metadata(mailbox_id, rows)
@@ -691,7 +691,7 @@ class Account:
         return changes
 
     def _store_sync(self, mailbox_id: int, plan: list[tuple[int, str]]) -> int:
-        with self.index.transaction():
+        with self.index.transaction(durable=False):
             first = self.index.next_modseqs(len(plan))
             self.index.set_flags(mailbox_id, [(uid, text, first + i) for i, (uid, text) in enumerate(plan)])
             self.index.set_counters(mailbox_id, highest_modseq=first + len(plan) - 1)
@@ -716,7 +716,7 @@ class Account:
 
     def _expunge_sync(self, mailbox_id: int, uids: list[int], deleted_before: str | None = None) -> tuple[int, list[int]]:
         directory = maildir.mailbox_dir(self.user_dir, mailbox_id)
-        with self.index.transaction():
+        with self.index.transaction(durable=False):
             if deleted_before is not None:
                 uids = self.index.deleted_at_or_before(mailbox_id, uids, deleted_before)
                 if not uids:
@@ -777,7 +777,7 @@ class Account:
 
     def _annotate_sync(self, mailbox_id: int, uids: list[int], rows: list[tuple[str, str, bytes | None]],
                        max_entries: int | None) -> int:
-        with self.index.transaction():
+        with self.index.transaction(durable=False):
             self.index.set_annotations(mailbox_id, [(uid, owner, entry, value) for uid in uids for owner, entry, value in rows])
             if max_entries is not None:
                 owners = tuple({owner for owner, _, _ in rows})
@@ -823,7 +823,7 @@ class Account:
 
     def _previews_sync(self, mailbox_id: int, paths: list[tuple[int, str]]) -> dict[int, str]:
         computed = {uid: preview_text(data) for uid, data in maildir.read_present(paths)}
-        with self.index.transaction():
+        with self.index.transaction(durable=False):
             self.index.set_previews(mailbox_id, computed)
         return computed
 

@@ -24,6 +24,13 @@ from ..mime.analysis import Analysis
 from .interfaces import MailboxInfo
 from .schema import CPM_FIELDS, connect
 
+# With fsync = "optimized", MODSEQs are handed out from a block recorded
+# durably ahead of them ("modseq_reserved" in settings): a power cut may lose
+# the last unsynced commits, and the counter must never go back below a value
+# a client has seen (RFC 7162 §3.1.1), so a reopened index starts above the
+# block. One synced commit per this many MODSEQs.
+MODSEQ_RESERVE = 100_000
+
 # Rows fetched per statement when reading many UIDs (well below SQLite's
 # variable limit, large enough that a 1:* FETCH is a handful of queries).
 CHUNK = 500
@@ -62,9 +69,20 @@ def _mailbox_info(row: Sequence) -> MailboxInfo:
 
 
 class Index:
-    def __init__(self, path: str, connection: sqlite3.Connection | None = None) -> None:
+    def __init__(self, path: str, connection: sqlite3.Connection | None = None, relaxed: bool = False) -> None:
         self.path = path
         self.connection: sqlite3.Connection = connection if connection is not None else connect(path)
+        # relaxed (fsync = "optimized"): a transaction opened with durable=False
+        # commits without a sync of the WAL (SQLite's synchronous=NORMAL: it
+        # survives a crash of the process, and a power cut may lose it); a
+        # durable one is synced before it returns, as with synchronous=FULL.
+        self.relaxed = False
+        self._reserved = 0  # the durable "modseq_reserved" (relaxed only)
+        self._reserving = 0  # a larger one written by the open transaction
+        self._sync = False  # the open transaction must be synced
+        self.modseq_reserve = MODSEQ_RESERVE
+        if relaxed:
+            self.relax()
 
     @classmethod
     def open_readonly(cls, path: str) -> "Index":
@@ -75,17 +93,57 @@ class Index:
     def close(self) -> None:
         self.connection.close()
 
+    def relax(self) -> None:
+        """Commit lightly from now on (see ``__init__``)."""
+        self.connection.execute("PRAGMA synchronous=NORMAL")
+        self.relaxed = True
+        row = self._one("SELECT value FROM settings WHERE key = 'modseq_reserved'")
+        self._reserved = row[0] if row else 0
+
+    @property
+    def modseq_reserved(self) -> int:
+        """The end of the synced block of MODSEQs (relaxed only; 0 before one)."""
+        return self._reserved
+
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, durable: bool = True) -> Iterator[None]:
+        """One write. ``durable=False``: a change the client may lose to a power
+        cut with fsync = "optimized" (flags, expunges, annotations, METADATA,
+        subscriptions: never a message); every other commit is synced."""
         self.connection.execute("BEGIN IMMEDIATE")
+        self._sync = durable
         try:
             yield
             self.connection.execute("COMMIT")
         except BaseException:
+            self._reserving = 0
             # A failed COMMIT leaves the transaction open: end it either way.
             if self.connection.in_transaction:
                 self.connection.execute("ROLLBACK")
             raise
+        if self.relaxed and self._sync:
+            self._sync_wal()
+        if self._reserving:
+            self._reserved, self._reserving = self._reserving, 0
+
+    def _sync_wal(self) -> None:
+        # SQLite refuses to change the synchronous level inside a transaction,
+        # and whether this one needs the sync is known only once it reserved
+        # its MODSEQs; so the sync is ours, after the COMMIT wrote its frames:
+        # what synchronous=FULL does at that point.
+        fd = os.open(self.path + "-wal", os.O_RDONLY)
+        try:
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
+
+    def skip_reserved_modseqs(self) -> None:
+        """At open: continue above the last reserved block, which covers every
+        MODSEQ a client may have seen before the index lost unsynced commits."""
+        row = self._one("SELECT value FROM settings WHERE key = 'modseq_reserved'")
+        if row is not None and row[0] > self.modseq_counter():
+            with self.transaction():
+                self.set_modseq_floor(row[0])
 
     def _one(self, sql: str, args: Sequence = ()) -> tuple | None:
         return self.connection.execute(sql, args).fetchone()
@@ -94,6 +152,11 @@ class Index:
     def next_modseqs(self, count: int = 1) -> int:
         """Reserve ``count`` MODSEQs; returns the first (they are consecutive)."""
         last = self._one("UPDATE modseq SET value = value + ? WHERE id = 1 RETURNING value", (count,))[0]
+        if self.relaxed and last > max(self._reserved, self._reserving):
+            self._reserving = last + self.modseq_reserve
+            self.connection.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('modseq_reserved', ?)",
+                                    (self._reserving,))
+            self._sync = True
         return last - count + 1
 
     def modseq_counter(self) -> int:

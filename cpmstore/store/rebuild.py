@@ -38,26 +38,28 @@ def index_path(user_dir: str) -> str:
     return os.path.join(user_dir, INDEX_FILE)
 
 
-def open_index(user_dir: str, recover_files: bool = True) -> Index:
+def open_index(user_dir: str, recover_files: bool = True, relaxed: bool = False) -> Index:
     """The user's index, recovered after a crash, INBOX present. A missing
     index (with folders on disk) or one SQLite cannot read is rebuilt,
     from its backup when there is one. ``recover_files=False`` skips
     reading every folder's directories, for a store this process closed
-    cleanly itself (nothing else writes a user's files while it runs)."""
+    cleanly itself (nothing else writes a user's files while it runs).
+    ``relaxed``: fsync = "optimized" (``Index.relax``)."""
     os.makedirs(maildir.mail_root(user_dir), exist_ok=True)
     path = index_path(user_dir)
     if not os.path.exists(path) and _mailbox_dirs(user_dir):
         log.error("Index of {user_dir} missing with folders present: rebuilding", user_dir=user_dir)
         log.warn("{summary}", summary=rebuild_index(user_dir))
     try:
-        index = Index(path)
+        index = Index(path, relaxed=relaxed)
+        index.skip_reserved_modseqs()
         if recover_files:
             recover(user_dir, index)
     except sqlite3.DatabaseError as e:
         # Truncated or overwritten: SQLite says "malformed" or "not a database".
         log.error("Index of {user_dir} is damaged ({error}): rebuilding", user_dir=user_dir, error=str(e))
         log.warn("{summary}", summary=rebuild_index(user_dir))
-        index = Index(path)
+        index = Index(path, relaxed=relaxed)
         recover(user_dir, index)
     if index.mailbox(INBOX) is None:
         with index.transaction():

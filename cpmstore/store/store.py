@@ -35,10 +35,14 @@ def user_dir_name(username: str) -> str:
 
 @implementer(IStore)
 class MaildirStore:
-    def __init__(self, data_dir: str, reactor: Any = None, max_threads: int = STORE_THREADS) -> None:
+    def __init__(self, data_dir: str, reactor: Any = None, max_threads: int = STORE_THREADS,
+                 fsync: str = "always") -> None:
         if reactor is None:
             from twisted.internet import reactor
         self.data_dir = data_dir
+        # [server] fsync: "optimized" commits flag changes, expunges and the
+        # like without a sync (Index.relax); messages are always synced.
+        self.relaxed = fsync == "optimized"
         self.workers = Workers(reactor, max_threads)
         self._accounts: dict[str, Account] = {}
         self._used: dict[str, float] = {}  # user -> time.monotonic() of the last lookup
@@ -62,7 +66,7 @@ class MaildirStore:
         user_dir = self.user_dir(username)
         clean = username in self._closed_cleanly
         self._closed_cleanly.discard(username)
-        index = await self.workers.run(open_index, user_dir, not clean)
+        index = await self.workers.run(open_index, user_dir, not clean, self.relaxed)
         account = Account(username, user_dir, index, self.workers, self._shares)
         self._accounts[username] = account
         self._used[username] = time.monotonic()

@@ -111,8 +111,9 @@ def _status(lines: list[bytes], item: str) -> int:
 
 
 class Campaign:
-    def __init__(self, workdir: Path, seed: int) -> None:
+    def __init__(self, workdir: Path, seed: int, server_config: str = "") -> None:
         self.workdir = workdir
+        self.server_config = server_config  # `key = value` lines of [server], e.g. fsync = "optimized"
         self.rng = random.Random(seed)
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
@@ -123,7 +124,8 @@ class Campaign:
 
     # -- server ----------------------------------------------------------------
     def start(self) -> None:
-        self.proc = start_twistd(self.workdir, self.port, users={"user1": "pass", "user2": "pass"})
+        self.proc = start_twistd(self.workdir, self.port, users={"user1": "pass", "user2": "pass"},
+                                 server_config=self.server_config)
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

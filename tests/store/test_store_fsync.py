@@ -1,0 +1,176 @@
+"""[server] fsync = "optimized": which commits are synced, and what a power cut may undo.
+
+A power cut keeps what was synced and may drop anything written after. The
+tests make the worst case of that by copying the index files at a point
+where everything written so far was synced (an APPEND has just returned)
+and putting the copy back after more light commits, as if those had never
+reached the disk."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest_twisted
+
+from cpmstore.store.rebuild import index_path
+from cpmstore.store.store import MaildirStore
+
+INDEX_FILES = ("", "-wal")
+
+
+def message(n: int) -> bytes:
+    return b"Subject: message %d\r\n\r\nbody %d\r\n" % (n, n)
+
+
+def copy_index(user_dir: str, to: str) -> None:
+    os.makedirs(to)
+    for suffix in INDEX_FILES:
+        source = index_path(user_dir) + suffix
+        if os.path.exists(source):
+            shutil.copy2(source, os.path.join(to, os.path.basename(source)))
+
+
+def put_back_index(user_dir: str, saved: str) -> None:
+    """The index as it was when ``copy_index`` ran: later commits lost."""
+    for suffix in INDEX_FILES + ("-shm",):
+        path = index_path(user_dir) + suffix
+        if os.path.exists(path):
+            os.remove(path)
+    for name in os.listdir(saved):
+        shutil.copy2(os.path.join(saved, name), os.path.join(os.path.dirname(index_path(user_dir)), name))
+
+
+async def three_synced_messages(data_dir: str, saved: str):
+    """A store with INBOX holding UIDs 1-3, just appended (so synced), and
+    the index copied to ``saved``: (store, INBOX, the user's directory)."""
+    store = MaildirStore(data_dir, fsync="optimized")
+    account = await store.account("alice")
+    await account.append("INBOX", [(message(n), (), None) for n in (1, 2, 3)])
+    copy_index(account.user_dir, saved)
+    return store, await account.open_mailbox("INBOX"), account.user_dir
+
+
+class SyncLog:
+    """The files our code fdatasyncs (SQLite's own syncs do not pass through
+    Python; with fsync = "optimized" SQLite makes none at commit)."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.paths: list[str] = []
+        real = os.fdatasync
+
+        def fdatasync(fd: int) -> None:
+            self.paths.append(os.readlink(f"/proc/self/fd/{fd}"))
+            real(fd)
+
+        monkeypatch.setattr(os, "fdatasync", fdatasync)
+
+    def take(self) -> list[str]:
+        taken, self.paths = self.paths, []
+        return taken
+
+
+@pytest_twisted.ensureDeferred
+async def test_always_is_the_default_and_syncs_every_commit_in_sqlite(data_dir):
+    store = MaildirStore(data_dir)
+    try:
+        account = await store.account("alice")
+        assert account.index.connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert not account.index.relaxed
+    finally:
+        await store.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_optimized_syncs_messages_and_not_flag_changes(data_dir, monkeypatch):
+    store = MaildirStore(data_dir, fsync="optimized")
+    try:
+        account = await store.account("alice")
+        assert account.index.connection.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+        wal = os.path.realpath(index_path(account.user_dir) + "-wal")
+        syncs = SyncLog(monkeypatch)
+        await account.append("INBOX", [(message(1), (), None)])  # reserves the first block: synced anyway
+        await account.append("INBOX", [(message(2), (), None)])
+        assert wal in syncs.take()
+        inbox = await account.open_mailbox("INBOX")
+        await inbox.store_flags([1], "+", ("\\Seen",))
+        await inbox.store_flags([2], "+", ("\\Deleted",))
+        await inbox.expunge()
+        await account.set_subscribed("INBOX", True)
+        assert wal not in syncs.take()
+        await account.create_mailbox("Chats")
+        await account.copy(inbox, [1], "Chats")
+        assert wal in syncs.take()
+    finally:
+        await store.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_block_of_modseqs_is_synced_before_it_is_used(data_dir, monkeypatch):
+    store = MaildirStore(data_dir, fsync="optimized")
+    try:
+        account = await store.account("alice")
+        account.index.modseq_reserve = 50  # MODSEQ_RESERVE's behaviour, in fewer commits
+        await account.append("INBOX", [(message(n), (), None) for n in range(1, 11)])
+        inbox = await account.open_mailbox("INBOX")
+        wal = os.path.realpath(index_path(account.user_dir) + "-wal")
+        syncs = SyncLog(monkeypatch)
+        reserved = account.index.modseq_reserved
+        assert reserved >= inbox.highest_modseq + 50
+        mode = "+"
+        while inbox.highest_modseq + 10 <= reserved:
+            await inbox.store_flags(list(inbox.uids), mode, ("\\Seen",))  # 10 MODSEQs
+            mode = "-" if mode == "+" else "+"
+        assert wal not in syncs.take()
+        # This one runs past the block: its commit reserves the next and is synced.
+        await inbox.store_flags(list(inbox.uids), mode, ("\\Seen",))
+        assert wal in syncs.take()
+        assert account.index.modseq_reserved >= inbox.highest_modseq + 50
+    finally:
+        await store.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_after_a_power_cut_modseqs_continue_above_every_one_handed_out(data_dir, tmp_path):
+    store, inbox, user_dir = await three_synced_messages(data_dir, str(tmp_path / "synced"))
+    seen = []
+    for uid in (1, 2, 3):
+        await inbox.store_flags([uid], "+", ("\\Flagged",))
+        seen.append(inbox.modseq_of(uid))
+    await store.close()
+    put_back_index(user_dir, str(tmp_path / "synced"))
+
+    again = MaildirStore(data_dir, fsync="optimized")
+    try:
+        account = await again.account("alice")
+        inbox = await account.open_mailbox("INBOX")
+        # The flag changes were lost with the cut; the messages were not.
+        assert list(inbox.uids) == [1, 2, 3]
+        assert all("\\Flagged" not in inbox.flags_of(uid) for uid in (1, 2, 3))
+        # A client that saw those MODSEQs must see every later change (RFC 7162 §3.1.1).
+        await inbox.store_flags([3], "+", ("\\Answered",))
+        assert inbox.modseq_of(3) > max(seen)
+        assert inbox.highest_modseq > max(seen)
+    finally:
+        await again.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_expunge_lost_after_its_files_went_is_finished_at_the_next_start(data_dir, tmp_path):
+    store, inbox, user_dir = await three_synced_messages(data_dir, str(tmp_path / "synced"))
+    await inbox.store_flags([2], "+", ("\\Deleted",))
+    await inbox.expunge()
+    expunged_at = inbox.highest_modseq
+    await store.close()
+    # The rows came back with the old index; the unlinked file did not.
+    put_back_index(user_dir, str(tmp_path / "synced"))
+
+    again = MaildirStore(data_dir, fsync="optimized")
+    try:
+        account = await again.account("alice")
+        inbox = await account.open_mailbox("INBOX")
+        assert list(inbox.uids) == [1, 3]
+        # Announced again to QRESYNC clients, above what they saw before the cut.
+        assert await inbox.expunged_since(expunged_at - 1) == [2]
+    finally:
+        await again.close()
