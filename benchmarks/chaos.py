@@ -25,10 +25,12 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=200, help="SIGKILLs to survive (default 200)")
     parser.add_argument("--seed", type=int, default=int(time.time()), help="random seed (default: the clock)")
     parser.add_argument("--max-delay", type=float, default=0.6, help="longest run between kills, seconds")
+    parser.add_argument("--fsync", choices=("always", "optimized"), default="always",
+                        help="the server's [server] fsync (default always)")
     args = parser.parse_args()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="cpmstore-chaos-") as workdir:
-        campaign = Campaign(Path(workdir), args.seed)
+        campaign = Campaign(Path(workdir), args.seed, server_config=f'fsync = "{args.fsync}"')
         campaign.setup()
         try:
             for round_number in range(1, args.kills + 1):

@@ -163,9 +163,10 @@ class Target:
 
 
 @contextlib.contextmanager
-def cpmstore_server(keep: bool, workdir: Path | None = None, workers: int = 1) -> Iterator[Target]:
+def cpmstore_server(keep: bool, workdir: Path | None = None, workers: int = 1,
+                    fsync: str = "always") -> Iterator[Target]:
     """Start `twistd -n cpmstore` on a temporary data directory and a free loopback port
-    (`workers`: its [server] workers, the processes that serve connections).
+    (`workers`: its [server] workers, the processes that serve connections; `fsync`: its [server] fsync).
 
     With `workdir` (from an earlier run with `keep`) the server starts on that store again, users and data
     as they were, and the directory is never removed here: a restart of the same server."""
@@ -186,6 +187,7 @@ def cpmstore_server(keep: bool, workdir: Path | None = None, workers: int = 1) -
         f"users_file = {_toml_string(users_file)}\n"
         'hostname = "localhost"\n'
         f"workers = {workers}\n"
+        f"fsync = {_toml_string(fsync)}\n"
         "[[listener]]\n"
         # Twisted's default backlog (50) overflows when 200 load sessions connect at once: the kernel then
         # drops the handshake's last ACK, and a client that thinks it is connected waits for a greeting forever.

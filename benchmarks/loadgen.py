@@ -2,7 +2,7 @@
 
     python benchmarks/loadgen.py [--target cpmstore|dovecot|both] [--mix mixed|persistent|append]
                                  [--clients 10] [--duration 60 | --commands N] [--shared K] [--processes P]
-                                 [--workers N]
+                                 [--workers N] [--fsync always|optimized]
 
 It owns: driving N concurrent sessions over raw IMAP (asyncio streams, LITERAL+ `{n+}` literals, no client
 library) through a mix of commands, timing every command, and keeping per session an exact model of the
@@ -670,7 +670,8 @@ class TargetRun:
 
 def run_target(name: str, args: argparse.Namespace, options: Options) -> TargetRun:
     if name == "cpmstore":
-        server = large_folder.cpmstore_server(options.keep, workers=getattr(args, "workers", 1))
+        server = large_folder.cpmstore_server(options.keep, workers=getattr(args, "workers", 1),
+                                              fsync=getattr(args, "fsync", "always"))
     else:
         first_user = args.dovecot_user.split(",")[0]
         server = large_folder.dovecot_server(args.dovecot_port, first_user, args.dovecot_password)
@@ -780,6 +781,9 @@ def main(argv: list[str] | None = None) -> int:
     add_load_options(parser, clients=10, duration=60.0, mix=None)
     parser.add_argument("--workers", type=int, default=1,
                         help="cpmstore's [server] workers: processes serving connections (default 1)")
+    parser.add_argument("--fsync", choices=("always", "optimized"), default="always",
+                        help="cpmstore's [server] fsync (default always; the reference Dovecot runs with its "
+                             "default mail_fsync = optimized)")
     args = parser.parse_args(argv)
     if min(args.clients, args.shared, args.processes, args.verify_every) < 1 or args.messages < 2:
         parser.error("--clients, --shared, --processes, --verify-every must be >= 1 and --messages >= 2")

@@ -1,6 +1,6 @@
 """Server CPU per command: one client, one command at a time, cpmstore beside the reference Dovecot.
 
-    python benchmarks/percommand.py [--target cpmstore|dovecot|both] [--count 2000]
+    python benchmarks/percommand.py [--target cpmstore|dovecot|both] [--count 2000] [--fsync always|optimized]
 
 For each server: a fresh folder of 50 small messages, selected, then COUNT times each of NOOP, STATUS, LIST,
 `UID FETCH 1:* (FLAGS)`, `UID FETCH n (BODY.PEEK[])`, `UID STORE n +FLAGS.SILENT (\\Seen)` (and -FLAGS, in
@@ -75,13 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--target", choices=("cpmstore", "dovecot", "both"), default="both")
     parser.add_argument("--count", type=int, default=2000, help="runs of each command (APPEND: half)")
+    parser.add_argument("--fsync", choices=("always", "optimized"), default="always",
+                        help="cpmstore's [server] fsync (default always)")
     parser.add_argument("--dovecot-port", type=int, default=10143)
     parser.add_argument("--dovecot-user", default="user5")
     parser.add_argument("--dovecot-password", default="pass")
     args = parser.parse_args(argv)
     results = {}
     for name in (("cpmstore", "dovecot") if args.target == "both" else (args.target,)):
-        server = (large_folder.cpmstore_server(False) if name == "cpmstore"
+        server = (large_folder.cpmstore_server(False, fsync=args.fsync) if name == "cpmstore"
                   else large_folder.dovecot_server(args.dovecot_port, args.dovecot_user, args.dovecot_password))
         with server as target:
             results[name] = measure(target, args.count)

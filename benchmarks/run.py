@@ -1,7 +1,7 @@
 """The side-by-side benchmark of issue 9 in one command: every workload against cpmstore and the reference Dovecot.
 
     python benchmarks/run.py [--messages 100000] [--duration 60] [--quick] [--only select,fetch,...]
-                             [--workers N] [--results-dir benchmarks/results]
+                             [--workers N] [--fsync optimized|always] [--results-dir benchmarks/results]
 
 It owns: running the other benchmark scripts' pieces (large_folder, resync, loadgen, connections) one after
 the other on the same machine, with the same users and data for both servers, and turning their figures into
@@ -491,8 +491,13 @@ def run_load(args: argparse.Namespace, key: str, run: Run) -> None:
     mix, clients, label = LOADS[key]
     options = loadgen.Options(mix=mix, clients=clients, duration=args.duration, seed=args.seed,
                               run_id=f"run-{key}-{os.getpid()}")
+    # The same durability on both sides: the reference runs its default `mail_fsync = optimized` except for
+    # the APPEND row (`always` for both).
+    fsync = "always" if mix == "append" else args.fsync
+    if mix != "append":
+        label = f"{label}, cpmstore `fsync = {fsync}`"
     loadgen_args = argparse.Namespace(dovecot_user=DOVECOT_USERS, dovecot_port=args.dovecot_port,
-                                      dovecot_password=args.dovecot_password,
+                                      dovecot_password=args.dovecot_password, fsync=fsync,
                                       **args.server_options)  # loadgen reads `workers` when it is there
     runs: dict[str, loadgen.TargetRun] = {}
     failures: list[str] = []
@@ -587,6 +592,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=None,
                         help="cpmstore's [server] workers, when the config has that key (loads and the large "
                              "folder; the idle run's server is connections.py's own)")
+    parser.add_argument("--fsync", choices=("optimized", "always"), default="optimized",
+                        help="cpmstore's [server] fsync for the mixed and persistent loads, where Dovecot runs its "
+                             "default mail_fsync = optimized (default optimized: the same promise); the APPEND "
+                             "row is always `always` for both")
     parser.add_argument("--restart-dovecot", action="store_true",
                         help="restart the reference Dovecot between the fill and the first SELECT "
                              "(breaks other sessions on it)")
