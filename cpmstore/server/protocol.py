@@ -16,11 +16,13 @@ lives in ``session`` and ``commands``.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Coroutine
 
 from twisted.internet import defer, tcp
 from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.protocols.policies import TimeoutMixin
 from zope.interface import implementer
 
@@ -202,9 +204,7 @@ class IMAPProtocol(Protocol, TimeoutMixin):
                     self._refuse_literal(event)
                     continue
                 self.busy = True
-                d = defer.Deferred.fromCoroutine(self.session.execute(event.raw))
-                d.addErrback(self._internal_error)
-                d.addBoth(self._done)
+                self._advance(self.session.execute(event.raw))
         finally:
             self._pumping = False
         # Every command that finished in this turn (pipelined ones too) goes
@@ -224,6 +224,34 @@ class IMAPProtocol(Protocol, TimeoutMixin):
             self.write(wire.tagged(tag, b"NO", text, b"TOOBIG"))
         else:
             self.write(wire.tagged(tag, b"BAD", text, b"TOOBIG"))
+
+    def _advance(self, command: Coroutine, failure: Failure | None = None) -> None:
+        """Run the command's coroutine to its next wait, or to its end.
+
+        What ``Deferred.fromCoroutine`` does, without its per-command Deferred,
+        cancellation state and context copy, none of which a command uses: a
+        command that never waits (NOOP, FETCH of cached data) finishes inside
+        this call. An ``await`` of a Deferred that has not fired yields that
+        Deferred; the command goes on from its callback (``_resumed``)."""
+        try:
+            if failure is None:
+                awaited = command.send(None)
+            else:
+                awaited = failure.throwExceptionIntoGenerator(command)
+        except StopIteration:
+            self._done(None)
+        except Exception:
+            self._internal_error(Failure())
+            self._done(None)
+        else:
+            awaited.addBoth(self._resumed, command)
+
+    def _resumed(self, result: object, command: Coroutine) -> None:
+        # Inside the awaited Deferred's callback a result is still in place,
+        # and the command's ``await`` takes it when the coroutine is sent None;
+        # a failure is raised into the coroutine, as inlineCallbacks does.
+        # Returning None consumes either.
+        self._advance(command, result if isinstance(result, Failure) else None)
 
     def _internal_error(self, failure) -> None:
         session = self.session

@@ -14,9 +14,10 @@ import queue
 import sqlite3
 import threading
 import time
+from collections import deque
 from typing import Any, Callable, TypeVar
 
-from twisted.internet.defer import Deferred, DeferredLock
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -114,7 +115,10 @@ class UserQueue:
 
     def __init__(self, workers: Workers) -> None:
         self.workers = workers
-        self._lock = DeferredLock()
+        # A lock that costs nothing when free (DeferredLock makes and fires a
+        # Deferred on every acquire): every command of the user passes here.
+        self._held = False
+        self._waiting: deque[Deferred] = deque()
         # When the last operation ended (time.monotonic()): the store unloads
         # only accounts nothing has worked on for a while.
         self.last_used = time.monotonic()
@@ -122,15 +126,22 @@ class UserQueue:
     @property
     def busy(self) -> bool:
         """Whether an operation holds the user's turn (others may wait)."""
-        return self._lock.locked
+        return self._held
 
     async def __aenter__(self) -> "UserQueue":
-        await self._lock.acquire()
+        if self._held:
+            turn: Deferred = Deferred()
+            self._waiting.append(turn)
+            await turn  # fired by __aexit__, which hands the turn over still held
+        self._held = True
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.last_used = time.monotonic()
-        self._lock.release()
+        if self._waiting:
+            self._waiting.popleft().callback(None)  # the next one's turn, in order
+        else:
+            self._held = False
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Take the user's turn and run ``fn`` in a thread."""
