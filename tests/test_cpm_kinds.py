@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from cpmstore.cpm.kinds import CHAT, EMAIL, FILE_TRANSFER, GROUP_STATE, IMDN, MMS, SESSION_INFO, SMS, classify
+from cpmstore.mime.analysis import analyze
+from cpmstore.mime.parse import parse_message
 
 _spec = importlib.util.spec_from_file_location("cpm_samples_for_kinds",
                                               Path(__file__).parent / "server" / "cpm_samples.py")
@@ -45,6 +47,9 @@ def cpim(inner_type: str, body: str, outer_extra: str = "", outer_type: str = "m
 ])
 def test_cpm_formats_3_1_dispatch(message, kind):
     assert classify(message) == kind
+    # As APPEND's analysis calls it: with the header index the MIME parse already built.
+    assert classify(message, parse_message(message).index) == kind
+    assert analyze(message).kind == kind
 
 
 def test_cpm_formats_3_samples_from_the_server_tests():

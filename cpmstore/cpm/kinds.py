@@ -12,7 +12,7 @@ touches sockets, the reactor or the disk.
 
 from __future__ import annotations
 
-from ..mime.headers import first_fields, first_value, header_end, split_fields
+from ..mime.headers import Field, first_fields, first_value, header_end, split_fields
 from ..mime.parse import parse_params
 
 CHAT = "chat"
@@ -48,7 +48,10 @@ def _unquoted(value: bytes | None) -> str:
 def _content_type(data: bytes, start: int, stop: int) -> tuple[str, dict[str, str]]:
     """(lower-case type/subtype, lower-case parameter names -> values) of the
     header block at ``data[start:stop]``; ("", {}) when there is none."""
-    index = first_fields(split_fields(data, start, stop))
+    return _content_type_in(data, first_fields(split_fields(data, start, stop)))
+
+
+def _content_type_in(data: bytes, index: dict[bytes, Field]) -> tuple[str, dict[str, str]]:
     raw = first_value(data, index, b"content-type")
     if raw is None:
         return "", {}
@@ -56,16 +59,18 @@ def _content_type(data: bytes, start: int, stop: int) -> tuple[str, dict[str, st
     return value.strip().lower(), {name.lower(): v for name, v in params}
 
 
-def classify(message: bytes) -> str:
-    """One of ``KINDS`` for the stored bytes of an object."""
+def classify(message: bytes, index: dict[bytes, Field] | None = None) -> str:
+    """One of ``KINDS`` for the stored bytes of an object. ``index``: the
+    top-level header's ``first_fields``, when the caller has it already."""
     end = header_end(message)
-    index = first_fields(split_fields(message, 0, end))
+    if index is None:
+        index = first_fields(split_fields(message, 0, end))
     context = _unquoted(first_value(message, index, b"message-context"))
     if context == "pager-message":
         return SMS
     if context == "multimedia-message":
         return MMS
-    outer, params = _content_type(message, 0, end)
+    outer, params = _content_type_in(message, index)
     if outer == "multipart/related":
         # OMA forms (cpm-formats.md §3.3, §3.4): the root type names the object.
         root = params.get("type", "").strip().lower()

@@ -79,7 +79,7 @@ def _analysis(message: bytes, root: Entity) -> Analysis:
         sent_date=parse_date(date) if date is not None else None,
         fields=fields_of(message, root.fields),
         preview=preview_text(message, root),
-        kind=classify(message),
+        kind=classify(message, root.index),
         search_keys=search_keys(message, root),
     )
 
