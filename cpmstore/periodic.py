@@ -21,7 +21,9 @@ log = Logger()
 
 
 class PeriodicService(Service):
-    """Subclasses define ``run_once() -> Deferred``; ``interval`` 0 never loops."""
+    """Subclasses define ``run_once() -> Deferred``; ``interval`` 0 never loops.
+    Stopping waits for a run in progress, then ``at_stop``: a last run never
+    overlaps the one under way, and the server stops only when both ended."""
 
     what = "periodic job"  # for the log line if the loop ever stops on an error
 
@@ -29,6 +31,7 @@ class PeriodicService(Service):
         self.interval = interval
         self.clock = clock
         self._loop: LoopingCall | None = None
+        self._finished: Deferred | None = None  # fires when the loop has stopped and its run ended
 
     def run_once(self) -> Deferred:
         raise NotImplementedError
@@ -43,11 +46,14 @@ class PeriodicService(Service):
         self._loop = LoopingCall(self.run_once)
         if self.clock is not None:
             self._loop.clock = self.clock
-        self._loop.start(self.interval, now=False).addErrback(
+        self._finished = self._loop.start(self.interval, now=False).addErrback(
             lambda failure: log.failure("{what} loop stopped", failure, what=self.what))
 
     def stopService(self) -> Deferred:
         super().stopService()
         if self._loop is not None and self._loop.running:
             self._loop.stop()
-        return self.at_stop()  # the server's stop awaits every child
+        finished, self._finished = self._finished, None
+        if finished is None:
+            return self.at_stop()  # the server's stop awaits every child
+        return finished.addCallback(lambda _: self.at_stop())

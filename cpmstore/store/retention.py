@@ -23,12 +23,11 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from twisted.application.service import Service
 from twisted.internet.defer import Deferred
-from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from ..errors import NoSuchMailbox
+from ..periodic import PeriodicService
 from .account import Account
 from .index import Index, deleted_stamp
 from .rebuild import index_path
@@ -132,33 +131,27 @@ async def _expunge_due(account: Account, stamp: str) -> dict[str, int]:
     return counts
 
 
-class RetentionService(Service):
+class RetentionService(PeriodicService):
     """Runs a ``RetentionJob`` every ``retention_interval(period)`` seconds
     of ``clock`` (the reactor unless a test gives a ``task.Clock``), the first
     run one interval after the start. Stopping waits for a run in progress,
     which ends after its current user."""
 
     name = "retention"
+    what = "retention"
 
     def __init__(self, store: MaildirStore, period: float, clock: Any = None,
                  now: Callable[[], float] = time.time) -> None:
+        super().__init__(retention_interval(period), clock)
         self.job = RetentionJob(store, period, now)
-        self.interval = retention_interval(period)
-        self.clock = clock
-        self._loop: LoopingCall | None = None
-        self._finished: Deferred | None = None
         # The pass under way, None between passes (a test waits on it).
         self.in_progress: Deferred | None = None
 
     def startService(self) -> None:
-        super().startService()
         self.job.stopping = False
-        self._loop = LoopingCall(self._run)
-        if self.clock is not None:
-            self._loop.clock = self.clock
-        self._finished = self._loop.start(self.interval, now=False)
+        super().startService()
 
-    def _run(self) -> Deferred:
+    def run_once(self) -> Deferred:
         self.in_progress = Deferred.fromCoroutine(self._run_logged())
         return self.in_progress
 
@@ -171,10 +164,6 @@ class RetentionService(Service):
         finally:
             self.in_progress = None
 
-    def stopService(self) -> Deferred | None:
-        super().stopService()
-        self.job.stopping = True
-        if self._loop is not None and self._loop.running:
-            self._loop.stop()
-        finished, self._finished = self._finished, None
-        return finished
+    def stopService(self) -> Deferred:
+        self.job.stopping = True  # the pass under way ends after its current user
+        return super().stopService()
