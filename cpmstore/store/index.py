@@ -131,7 +131,10 @@ class Index:
         # and whether this one needs the sync is known only once it reserved
         # its MODSEQs; so the sync is ours, after the COMMIT wrote its frames:
         # what synchronous=FULL does at that point.
-        fd = os.open(self.path + "-wal", os.O_RDONLY)
+        try:
+            fd = os.open(self.path + "-wal", os.O_RDONLY)
+        except FileNotFoundError:
+            return  # none while the connection is open in WAL mode; gone, its frames are in the synced database
         try:
             os.fdatasync(fd)
         finally:
