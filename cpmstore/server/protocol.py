@@ -199,9 +199,10 @@ class IMAPProtocol(Protocol, TimeoutMixin):
                 event = self._next_event()
                 if isinstance(event, LineTooLong):
                     self.write(wire.tagged(event.tag or b"*", b"BAD", "Command line too long."))
+                    self.session.refused(None, b"BAD")
                     continue
                 if isinstance(event, LiteralTooBig):
-                    self._refuse_literal(event)
+                    self.session.refused(event.command_name, self._refuse_literal(event))
                     continue
                 self.busy = True
                 self._advance(self.session.execute(event.raw))
@@ -211,7 +212,8 @@ class IMAPProtocol(Protocol, TimeoutMixin):
         # out in one send; a command still running sends the rest when it ends.
         self._flush()
 
-    def _refuse_literal(self, event: LiteralTooBig) -> None:
+    def _refuse_literal(self, event: LiteralTooBig) -> bytes:
+        """Answer the refused command; returns the status it got."""
         limits = self.context.config.limits
         text = f"Literal of {event.size} bytes is over the limit of {limits.max_literal_bytes}."
         tag = event.tag or b"*"
@@ -219,11 +221,10 @@ class IMAPProtocol(Protocol, TimeoutMixin):
             text = f"Command over the limit of {limits.max_command_bytes} bytes in all."
             status = b"NO" if event.command_name == b"APPEND" and event.synchronizing else b"BAD"
             self.write(wire.tagged(tag, status, text, b"LIMIT"))
-            return
-        if event.command_name == b"APPEND" and event.synchronizing:
-            self.write(wire.tagged(tag, b"NO", text, b"TOOBIG"))
-        else:
-            self.write(wire.tagged(tag, b"BAD", text, b"TOOBIG"))
+            return status
+        status = b"NO" if event.command_name == b"APPEND" and event.synchronizing else b"BAD"
+        self.write(wire.tagged(tag, status, text, b"TOOBIG"))
+        return status
 
     def _advance(self, command: Coroutine, failure: Failure | None = None) -> None:
         """Run the command's coroutine to its next wait, or to its end.

@@ -131,6 +131,12 @@ class Session:
         self.last_command = name
         self.context.metrics.command(name, status, time.monotonic() - started)
 
+    def refused(self, name: bytes | None, status: bytes) -> None:
+        """Count a command the framer refused before it could be parsed (a line
+        or a literal over its limit), under its name when that is a command."""
+        self.commands += 1
+        self.context.metrics.command(command_label(b"* " + (name or b""), registry.HANDLERS), status, 0.0)
+
     async def _execute(self, raw: bytes, started: float) -> tuple[str, bytes]:
         """Run one command; returns its name (for the metrics) and tagged status."""
         try:

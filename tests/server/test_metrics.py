@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from transcript import Connection
 from twisted.internet import reactor, task
 
-from cpmstore.config import ConfigError, MetricsConfig, make_config
+from cpmstore.config import ConfigError, LimitsConfig, MetricsConfig, make_config
 from cpmstore.service import make_service
 
 METRICS = MetricsConfig(endpoint="tcp:0:interface=127.0.0.1", store_size_interval="0")
@@ -43,6 +43,33 @@ def append(conn: Connection, tag: bytes, message: bytes) -> list[bytes]:
     # LITERAL+ (RFC 7888): the message follows without waiting for "+".
     conn.send(tag + b" APPEND INBOX {%d+}\r\n" % len(message) + message + b"\r\n")
     return conn.until(tag)
+
+
+@pytest_twisted.ensureDeferred
+async def test_commands_refused_by_the_limits_are_counted_too(start):
+    # Refused before any parse (the framer): a line and literals over their limits.
+    server = await start(metrics=METRICS, limits=LimitsConfig(login_failure_delay=0.0, max_line_bytes=200,
+                                                               max_literal_bytes=100))
+    imap_port, metrics_port = server.port, server.running.metrics_port.getHost().port
+
+    def scenario():
+        a = Connection(imap_port)
+        assert a.read_line().startswith(b"* OK")
+        assert a.command(b"a1", b"LOGIN user1 pass")[-1].startswith(b"a1 OK")
+        assert a.command(b"a2", b"NOOP " + b"x" * 300)[-1] == b"a2 BAD Command line too long."
+        a.send(b"a3 APPEND INBOX {500}\r\n")  # synchronizing: refused before the bytes come
+        assert a.read_line().startswith(b"a3 NO [TOOBIG]")
+        a.send(b"a4 SEARCH TEXT {500+}\r\n" + b"y" * 500 + b"\r\n")
+        assert a.until(b"a4")[-1].startswith(b"a4 BAD [TOOBIG]")
+        assert a.command(b"a5", b"LOGOUT")[-1].startswith(b"a5 OK")
+        a.close()
+
+    await in_thread(scenario)
+    after = await in_thread(scrape, metrics_port)
+    commands = {(dict(k)["command"], dict(k)["result"]): v for (name, k), v in after.items()
+                if name == "cpmstore_commands_total"}
+    assert commands == {("LOGIN", "OK"): 1, ("UNKNOWN", "BAD"): 1, ("APPEND", "NO"): 1, ("SEARCH", "BAD"): 1,
+                        ("LOGOUT", "OK"): 1}
 
 
 @pytest_twisted.ensureDeferred
