@@ -4,11 +4,12 @@
 
 For each server: a fresh folder of 50 small messages, selected, then COUNT times each of NOOP, STATUS, LIST,
 `UID FETCH 1:* (FLAGS)`, `UID FETCH n (BODY.PEEK[])`, `UID STORE n +FLAGS.SILENT (\\Seen)` (and -FLAGS, in
-turn) and APPEND of a 20-byte message (COUNT / 2 of those). It reads the user and system CPU time of the
-process serving the connection (`imapbench.server_pid`: the `twistd` process, or Dovecot's per-session
-`imap` process) before and after each, and prints microseconds per command: where a loaded server's time
-goes, command by command, without the noise of a load. System time is the kernel working for that process
-(socket sends, file creation, fsync). Nothing is asserted; 127.0.0.1 only; the folder is deleted at the end.
+turn), APPEND of a 20-byte message (COUNT / 2 of those), SELECT of the folder, and COUNT / 2 runs of `STORE 1
++FLAGS.SILENT (\\Deleted)` then EXPUNGE (figures per run of the two). It reads the user and system CPU time of
+the process serving the connection (`imapbench.server_pid`: the `twistd` process, or Dovecot's per-session
+`imap` process) before and after each, and prints microseconds per command: where a loaded server's time goes,
+command by command, without the noise of a load. System time is the kernel working for that process (socket
+sends, file creation, fsync). Nothing is asserted; 127.0.0.1 only; the folder is deleted at the end.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ def commands(count: int):
         1 + i % 50, b"+" if (i // 50) % 2 == 0 else b"-")
     yield "APPEND, 20 bytes", max(count // 2, 1), lambda i: (
         b"APPEND " + quoted + b" {%d+}\r\n" % len(MESSAGE) + MESSAGE)
+    yield "SELECT, 50+ messages", count, lambda i: b"SELECT " + quoted
+    # Two commands a run, on the messages the APPEND row added: per run, not per command.
+    yield "STORE 1 +FLAGS (\\Deleted) + EXPUNGE", max(count // 2, 1), lambda i: [
+        b"STORE 1 +FLAGS.SILENT (\\Deleted)", b"EXPUNGE"]
 
 
 def measure(target: large_folder.Target, count: int) -> list[tuple[str, float, float, float]]:
@@ -61,7 +66,9 @@ def measure(target: large_folder.Target, count: int) -> list[tuple[str, float, f
         user, system = cpu_seconds(pid)
         started = time.perf_counter()
         for i in range(runs):
-            conn.command(line(i))
+            lines = line(i)
+            for one in (lines if isinstance(lines, list) else [lines]):
+                conn.command(one)
         wall = time.perf_counter() - started
         user_after, system_after = cpu_seconds(pid)
         rows.append((name, wall / runs * 1e6, (user_after - user) / runs * 1e6, (system_after - system) / runs * 1e6))
