@@ -113,6 +113,9 @@ class Mailbox:
         # Messages without \Seen, counted once and then kept current by the
         # apply_* methods: STATUS of a big open folder costs no walk.
         self._unseen: int | None = None
+        # UIDs with \Deleted, found once and then kept current the same way:
+        # EXPUNGE of a big folder walks no flag column.
+        self._deleted: set[int] | None = None
         self.id = info.id
         self.name = info.name
         self.uid_validity = info.uid_validity
@@ -176,9 +179,17 @@ class Mailbox:
     def flagged(self, flag: str, uids: list[int] | None = None) -> list[int]:
         """Those of ``uids`` (ascending; every message when None) that have
         ``flag``, ascending: what EXPUNGE removes, read from the flag column."""
+        if flag == "\\Deleted":
+            deleted = self._deleted_uids()
+            return sorted(deleted) if uids is None else [uid for uid in uids if uid in deleted]
         if uids is None:
             return [uid for uid, flags in zip(self._state.uids, self._state.flags) if flag in flags]
         return [uid for uid, flags, _modseq in self.current(uids) if flag in flags]
+
+    def _deleted_uids(self) -> set[int]:
+        if self._deleted is None:
+            self._deleted = {uid for uid, flags in zip(self._state.uids, self._state.flags) if "\\Deleted" in flags}
+        return self._deleted
 
     @property
     def columns(self) -> tuple[list, array, array]:
@@ -308,6 +319,8 @@ class Mailbox:
         state = self._state
         if self._unseen is not None:
             self._unseen += _unseen(flags)
+        if self._deleted is not None:
+            self._deleted.update(uid for uid, f in zip(uids, flags) if "\\Deleted" in f)
         state.uids = state.uids + array("L", uids)
         state.modseqs.extend(modseqs)
         state.flags.extend(flags)
@@ -329,6 +342,11 @@ class Mailbox:
                 raise KeyError(uid)
             if self._unseen is not None:
                 self._unseen += ("\\Seen" in flags_col[i]) - ("\\Seen" in flags)
+            if self._deleted is not None:
+                if "\\Deleted" in flags:
+                    self._deleted.add(uid)
+                else:
+                    self._deleted.discard(uid)
             flags_col[i] = flags
             modseq_col[i] = modseq
             if modseq > highest:
@@ -346,6 +364,8 @@ class Mailbox:
         if self._unseen is not None:
             self._unseen -= _unseen(self._state.flags[i] for i in positions)
         self._state.remove(positions)
+        if self._deleted is not None:
+            self._deleted.difference_update(uids)
         self._unclaimed.difference_update(uids)
         self.highest_modseq = max(self.highest_modseq, modseq)
 

@@ -298,3 +298,36 @@ async def test_rfc3501_6_3_10_status_unseen_follows_every_change_of_an_open_fold
     await account.copy(box, [5, 6], "Box")
     await check()
     assert steps == [(6, 6), (4, 4), (5, 5), (9, 9), (0, 0), (0, 0)]
+
+
+@pytest_twisted.ensureDeferred
+async def test_rfc3501_6_4_3_expunge_removes_exactly_the_deleted_after_every_change(account):
+    # An open folder finds its \Deleted messages once and then keeps that set
+    # current; after every kind of change EXPUNGE must remove exactly the
+    # messages whose flags say \Deleted now, as a walk of the flags finds them.
+    await account.create_mailbox("Box")
+    await account.create_mailbox("Other")
+    box = await account.open_mailbox("Box")
+    walked = []
+
+    def deleted_now() -> list[int]:
+        walked.append(sorted(uid for uid in box.uids if "\\Deleted" in box.flags_of(uid)))
+        return walked[-1]
+
+    await account.append("Box", [(message(n), ("\\Deleted",) if n % 3 == 0 else (), None) for n in range(1, 10)])
+    assert box.flagged("\\Deleted") == deleted_now() == [3, 6, 9]  # found once here
+    await box.store_flags([1, 2], "+", ("\\Deleted",))
+    await box.store_flags([3], "-", ("\\Deleted",))
+    await box.store_flags([4], "", ("\\Seen", "\\Deleted"))  # a replace
+    await box.store_flags([6], "", ("\\Seen",))
+    assert box.flagged("\\Deleted") == deleted_now() == [1, 2, 4, 9]
+    await account.append("Box", [(message(10), ("\\Deleted",), None), (message(11), (), None)])
+    other = await account.open_mailbox("Other")
+    await account.append("Other", [(message(12), ("\\Deleted",), None)])
+    await account.copy(other, [1], "Box", move=True)  # UID 12 in Box, \Deleted
+    assert box.flagged("\\Deleted", [2, 9, 10, 11, 12]) == [2, 9, 10, 12]
+    assert await box.expunge([1, 2, 3]) == [1, 2]
+    assert box.flagged("\\Deleted") == deleted_now() == [4, 9, 10, 12]
+    assert await box.expunge() == [4, 9, 10, 12]
+    assert box.flagged("\\Deleted") == deleted_now() == []
+    assert list(box.uids) == [3, 5, 6, 7, 8, 11]
