@@ -546,6 +546,12 @@ class Account:
             self._usage = await self.workers.run(self.index.usage)
         return self._usage
 
+    def _forget_usage(self, messages: int, size: int) -> None:
+        """Messages left the store: the usage stays known without a new count
+        (a full scan of the user's messages, which an APPEND would then wait for)."""
+        if self._usage is not None:
+            self._usage = (self._usage[0] - messages, self._usage[1] - size)
+
     async def _check_quota(self, quota: tuple[int, int], messages: int, size: int) -> None:
         max_bytes, max_messages = quota
         count, total = await self._usage_now()
@@ -653,7 +659,8 @@ class Account:
 
     def _apply_moved(self, moved: _Moved, flags: list[frozenset[str]] | None, origin: object) -> None:
         if moved.expunge_modseq:
-            self._usage = None
+            # The same files left the source: what the target gained, the source lost.
+            self._forget_usage(len(moved.source_uids), sum(moved.added.sizes))
             source = self._open.get(moved.source_id)
             if source is not None:
                 source.apply_removed(moved.source_uids, moved.expunge_modseq)
@@ -709,7 +716,7 @@ class Account:
             modseq, doomed = await self.workers.run(self._expunge_sync, mailbox.id, doomed, deleted_before)
             if not doomed:
                 return []
-            self._usage = None
+            self._forget_usage(len(doomed), sum(mailbox.size_of(uid) for uid in doomed if uid in mailbox))
             mailbox.apply_removed(doomed, modseq)
             self.bus.publish(MessagesExpunged(mailbox.id, tuple(doomed), modseq, origin))
         return doomed

@@ -331,3 +331,45 @@ async def test_rfc3501_6_4_3_expunge_removes_exactly_the_deleted_after_every_cha
     assert await box.expunge() == [4, 9, 10, 12]
     assert box.flagged("\\Deleted") == deleted_now() == []
     assert list(box.uids) == [3, 5, 6, 7, 8, 11]
+
+
+@pytest_twisted.ensureDeferred
+async def test_rfc9208_usage_follows_every_change_without_a_new_count(account, data_dir, monkeypatch):
+    # The quota usage (messages, bytes) is counted once, then kept current by
+    # every change; after each it must equal what a fresh store counts on disk.
+    from cpmstore.store.store import MaildirStore
+
+    counts = []
+    count = account.index.usage
+    monkeypatch.setattr(account.index, "usage", lambda: counts.append(1) or count())
+    await account.create_mailbox("Box")
+    await account.create_mailbox("Other")
+    box = await account.open_mailbox("Box")
+    other = await account.open_mailbox("Other")
+    steps = []
+
+    async def check():
+        kept = await account.usage()
+        fresh = MaildirStore(str(data_dir))
+        try:
+            steps.append((kept, await (await fresh.account(account.username)).usage()))
+        finally:
+            await fresh.close()
+
+    await account.append("Box", [(message(n), ("\\Deleted",) if n % 2 else (), None) for n in range(1, 7)])
+    await check()  # counted here, kept from now on
+    await box.expunge()  # 1, 3, 5 go
+    await check()
+    await account.copy(box, [2], "Other")
+    await account.copy(box, [4], "Other", move=True)
+    await check()
+    await other.store_flags(list(other.uids), "+", ("\\Deleted",))
+    await account.expunge(other, [list(other.uids)[0]])
+    await check()
+    await account.append("INBOX", [(message(9), (), None)])
+    await account.rename_mailbox("INBOX", "Old")  # INBOX's messages move
+    await check()
+    assert [kept == fresh for kept, fresh in steps] == [True] * 5, steps
+    assert len(counts) == 1  # the first usage() only: no full count after an expunge or a move
+    sizes = {n: len(message(n)) for n in range(1, 10)}
+    assert steps[1][0] == (3, sizes[2] + sizes[4] + sizes[6])
