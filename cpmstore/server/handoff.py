@@ -433,9 +433,7 @@ class HandedOverProtocol(IMAPProtocol):
                 self.dataReceived(handoff.pending)
             finally:
                 self._replaying = False
-        d = defer.Deferred.fromCoroutine(finish())
-        d.addErrback(self._internal_error)
-        d.addBoth(self._done)
+        self._advance(finish())  # as any command: the queue moves on when it ends
 
 
 class _HandedOverFactory(Factory):

@@ -216,14 +216,12 @@ class IMAPProtocol(Protocol, TimeoutMixin):
         """Answer the refused command; returns the status it got."""
         limits = self.context.config.limits
         text = f"Literal of {event.size} bytes is over the limit of {limits.max_literal_bytes}."
-        tag = event.tag or b"*"
+        code = b"TOOBIG"
         if event.whole_command:
             text = f"Command over the limit of {limits.max_command_bytes} bytes in all."
-            status = b"NO" if event.command_name == b"APPEND" and event.synchronizing else b"BAD"
-            self.write(wire.tagged(tag, status, text, b"LIMIT"))
-            return status
+            code = b"LIMIT"
         status = b"NO" if event.command_name == b"APPEND" and event.synchronizing else b"BAD"
-        self.write(wire.tagged(tag, status, text, b"TOOBIG"))
+        self.write(wire.tagged(event.tag or b"*", status, text, code))
         return status
 
     def _advance(self, command: Coroutine, failure: Failure | None = None) -> None:
