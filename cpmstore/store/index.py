@@ -97,8 +97,7 @@ class Index:
         """Commit lightly from now on (see ``__init__``)."""
         self.connection.execute("PRAGMA synchronous=NORMAL")
         self.relaxed = True
-        row = self._one("SELECT value FROM settings WHERE key = 'modseq_reserved'")
-        self._reserved = row[0] if row else 0
+        self._reserved = self._setting("modseq_reserved") or 0
 
     @property
     def modseq_reserved(self) -> int:
@@ -143,13 +142,20 @@ class Index:
     def skip_reserved_modseqs(self) -> None:
         """At open: continue above the last reserved block, which covers every
         MODSEQ a client may have seen before the index lost unsynced commits."""
-        row = self._one("SELECT value FROM settings WHERE key = 'modseq_reserved'")
-        if row is not None and row[0] > self.modseq_counter():
+        reserved = self._setting("modseq_reserved")
+        if reserved is not None and reserved > self.modseq_counter():
             with self.transaction():
-                self.set_modseq_floor(row[0])
+                self.set_modseq_floor(reserved)
 
     def _one(self, sql: str, args: Sequence = ()) -> tuple | None:
         return self.connection.execute(sql, args).fetchone()
+
+    def _setting(self, key: str) -> int | None:
+        row = self._one("SELECT value FROM settings WHERE key = ?", (key,))
+        return None if row is None else row[0]
+
+    def _set_setting(self, key: str, value: int) -> None:
+        self.connection.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, value))
 
     # -- counters ----------------------------------------------------------
     def next_modseqs(self, count: int = 1) -> int:
@@ -157,8 +163,7 @@ class Index:
         last = self._one("UPDATE modseq SET value = value + ? WHERE id = 1 RETURNING value", (count,))[0]
         if self.relaxed and last > max(self._reserved, self._reserving):
             self._reserving = last + self.modseq_reserve
-            self.connection.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('modseq_reserved', ?)",
-                                    (self._reserving,))
+            self._set_setting("modseq_reserved", self._reserving)
             self._sync = True
         return last - count + 1
 
@@ -188,19 +193,13 @@ class Index:
     def new_uid_validity(self) -> int:
         """Time-based, and above every UIDVALIDITY this user ever had, so a
         re-created folder never repeats an old one (RFC 3501 §2.3.1.1)."""
-        row = self._one("SELECT value FROM settings WHERE key = 'last_uid_validity'")
-        value = max(int(time.time()), (row[0] if row else 0) + 1)
-        self.connection.execute(
-            "INSERT OR REPLACE INTO settings (key, value) VALUES ('last_uid_validity', ?)", (value,)
-        )
+        value = max(int(time.time()), (self._setting("last_uid_validity") or 0) + 1)
+        self._set_setting("last_uid_validity", value)
         return value
 
     def note_uid_validity(self, value: int) -> None:
-        row = self._one("SELECT value FROM settings WHERE key = 'last_uid_validity'")
-        if row is None or row[0] < value:
-            self.connection.execute(
-                "INSERT OR REPLACE INTO settings (key, value) VALUES ('last_uid_validity', ?)", (value,)
-            )
+        if (self._setting("last_uid_validity") or 0) < value:
+            self._set_setting("last_uid_validity", value)
 
     # -- folders -----------------------------------------------------------
     def mailboxes(self) -> list[MailboxInfo]:
