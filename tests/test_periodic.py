@@ -28,34 +28,34 @@ class Recorded(PeriodicService):
         return succeed(None)
 
 
-def test_a_stop_waits_for_the_run_under_way_then_says_its_last_word():
-    clock = Clock()
-    job = Recorded(10, clock)
+def started(interval: float, after: float = 10) -> Recorded:
+    """A job started on a clock of its own, ``after`` seconds gone since
+    (with ``interval`` 10, its first run is under way)."""
+    job = Recorded(interval, Clock())
     job.startService()
-    clock.advance(10)
+    job.clock.advance(after)
+    return job
+
+
+def test_a_stop_waits_for_the_run_under_way_then_says_its_last_word():
+    job = started(10)
     stopped = job.stopService()
     assert job.events == ["run"] and not stopped.called
     job.runs[0].callback(None)
     assert job.events == ["run", "at_stop"] and stopped.called
-    clock.advance(100)
+    job.clock.advance(100)
     assert job.events == ["run", "at_stop"]
 
 
 def test_a_stop_between_runs_ends_at_once():
-    clock = Clock()
-    job = Recorded(10, clock)
-    job.startService()
-    clock.advance(10)
+    job = started(10)
     job.runs[0].callback(None)
     stopped = job.stopService()
     assert job.events == ["run", "at_stop"] and stopped.called
 
 
 def test_a_loop_ended_by_a_failed_run_still_stops():
-    clock = Clock()
-    job = Recorded(10, clock)
-    job.startService()
-    clock.advance(10)
+    job = started(10)
     job.runs[0].errback(RuntimeError("disk gone"))  # logged; the loop ends
     stopped = job.stopService()
     assert job.events == ["run", "at_stop"] and stopped.called
@@ -63,9 +63,6 @@ def test_a_loop_ended_by_a_failed_run_still_stops():
 
 
 def test_interval_zero_never_runs():
-    clock = Clock()
-    job = Recorded(0, clock)
-    job.startService()
-    clock.advance(1000)
+    job = started(0, after=1000)
     stopped = job.stopService()
     assert job.events == ["at_stop"] and stopped.called

@@ -14,7 +14,7 @@ import socket
 
 import pytest_twisted
 from conftest import in_thread
-from transcript import Connection, logged_in
+from transcript import Connection, append_many, logged_in, ok
 
 COUNT = 6000  # three parts of 2,000 messages (each under 4 MiB)
 EXPUNGED = (2001, 3000, 4000, 4001, 5999, 6000)  # in the second and the last part
@@ -36,17 +36,6 @@ def small_window(port: int, receive_buffer: int) -> socket.socket:
     sock.settimeout(30)
     sock.connect(("127.0.0.1", port))
     return sock
-
-
-def fill(conn: Connection, folder: bytes) -> None:
-    """MULTIAPPENDs (RFC 3502) of 500 messages with LITERAL+."""
-    for start in range(1, COUNT + 1, 500):
-        parts = [b"a1 APPEND " + folder]
-        for n in range(start, min(start + 500, COUNT + 1)):
-            body = message(n)
-            parts.append(b" {%d+}\r\n" % len(body) + body)
-        conn.send(b"".join(parts) + b"\r\n")
-        assert conn.until(b"a1")[-1].startswith(b"a1 OK")
 
 
 def read_fetch(conn: Connection, got: list[tuple[int, int, bytes]], expunged: list[int],
@@ -78,20 +67,20 @@ def read_fetch(conn: Connection, got: list[tuple[int, int, bytes]], expunged: li
 async def test_rfc3501_6_4_8_bulk_body_fetch_while_another_session_expunges(server):
     def scenario():
         other = logged_in(server.port)
-        assert other.command(b"c1", b"CREATE bulk")[-1].startswith(b"c1 OK")
-        fill(other, b"bulk")
-        assert other.command(b"c2", b"SELECT bulk")[-1].startswith(b"c2 OK")
+        ok(other, b"c1", b"CREATE bulk")
+        append_many(other, b"bulk", ((b"", message(n)) for n in range(1, COUNT + 1)))
+        ok(other, b"c2", b"SELECT bulk")
 
         reader = logged_in(server.port, sock=small_window(server.port, 16 << 10))
-        assert reader.command(b"r1", b"EXAMINE bulk")[-1].startswith(b"r1 OK")
+        ok(reader, b"r1", b"EXAMINE bulk")
         reader.send(b"f1 UID FETCH 1:* BODY.PEEK[]\r\n")
         got: list[tuple[int, int, bytes]] = []
         announced: list[int] = []
         assert read_fetch(reader, got, announced, lines=20) is None  # the FETCH is under way, its first part out
 
         uids = b",".join(b"%d" % uid for uid in EXPUNGED)
-        assert other.command(b"c3", b"UID STORE %s +FLAGS.SILENT (\\Deleted)" % uids)[-1].startswith(b"c3 OK")
-        assert other.command(b"c4", b"UID EXPUNGE %s" % uids)[-1].startswith(b"c4 OK")
+        ok(other, b"c3", b"UID STORE %s +FLAGS.SILENT (\\Deleted)" % uids)
+        ok(other, b"c4", b"UID EXPUNGE %s" % uids)
 
         tagged = read_fetch(reader, got, announced)
         assert tagged.startswith(b"f1 OK"), tagged

@@ -12,7 +12,7 @@ import re
 
 import pytest_twisted
 from conftest import in_thread
-from transcript import Connection, logged_in
+from transcript import Connection, append_many, logged_in
 
 COUNT = 2500  # more than one chunk of 2,000 messages
 STORED = (5, 1999, 2000, 2001, 2400)  # UIDs given ($Label \Flagged) by another session
@@ -22,16 +22,10 @@ _INTERNALDATE = re.compile(rb' INTERNALDATE "[^"]*"\)$')
 
 
 def fill(conn: Connection, folder: bytes, count: int) -> None:
-    """MULTIAPPENDs (RFC 3502) of 500 small messages with LITERAL+; every
-    third one is \\Seen, so flag sets vary from message to message."""
-    for start in range(0, count, 500):
-        parts = [b"a1 APPEND " + folder]
-        for n in range(start, min(start + 500, count)):
-            body = b"Subject: m%d\r\n\r\nbody %d\r\n" % (n, n)
-            parts.append(b" (\\Seen)" if n % 3 == 0 else b"")
-            parts.append(b" {%d+}\r\n" % len(body) + body)
-        conn.send(b"".join(parts) + b"\r\n")
-        assert conn.until(b"a1")[-1].startswith(b"a1 OK")
+    """``count`` small messages; every third one is \\Seen, so flag sets
+    vary from message to message."""
+    append_many(conn, folder, ((b"(\\Seen)" if n % 3 == 0 else b"", b"Subject: m%d\r\n\r\nbody %d\r\n" % (n, n))
+                               for n in range(count)))
 
 
 def by_seq(lines: list[bytes]) -> dict[int, bytes]:

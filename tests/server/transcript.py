@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import socket
+from collections.abc import Iterable
 
 
 # The greeting and a login as user1, the start of most scripts.
@@ -121,3 +122,16 @@ def ok(conn: Connection, tag: bytes, line: bytes) -> list[bytes]:
     lines = conn.command(tag, line)
     assert lines[-1].startswith(tag + b" OK"), lines
     return lines
+
+
+def append_many(conn: Connection, folder: bytes, messages: Iterable[tuple[bytes, bytes]], batch: int = 500) -> None:
+    """MULTIAPPENDs (RFC 3502) with LITERAL+ literals, ``batch`` messages a
+    command, each OK; ``messages`` are (flag list such as ``b"(\\Seen)"`` or
+    ``b""``, bytes)."""
+    messages = list(messages)
+    for start in range(0, len(messages), batch):
+        parts = [b"APPEND " + folder]
+        for flags, body in messages[start:start + batch]:
+            parts.append(b" " + flags if flags else b"")
+            parts.append(b" {%d+}\r\n" % len(body) + body)
+        ok(conn, b"a1", b"".join(parts))

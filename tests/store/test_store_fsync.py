@@ -51,6 +51,16 @@ async def three_synced_messages(data_dir: str, saved: str):
     return store, await account.open_mailbox("INBOX"), account.user_dir
 
 
+async def after_a_cut(store, data_dir: str, user_dir: str, saved: str):
+    """``store`` closed, its index put back to the copy in ``saved`` (the
+    commits since lost, as to a power cut) and opened again: (store, INBOX)."""
+    await store.close()
+    put_back_index(user_dir, saved)
+    again = MaildirStore(data_dir, fsync="optimized")
+    account = await again.account("alice")
+    return again, await account.open_mailbox("INBOX")
+
+
 class SyncLog:
     """The files our code fdatasyncs (SQLite's own syncs do not pass through
     Python; with fsync = "optimized" SQLite makes none at commit)."""
@@ -143,13 +153,8 @@ async def test_after_a_power_cut_modseqs_continue_above_every_one_handed_out(dat
     for uid in (1, 2, 3):
         await inbox.store_flags([uid], "+", ("\\Flagged",))
         seen.append(inbox.modseq_of(uid))
-    await store.close()
-    put_back_index(user_dir, str(tmp_path / "synced"))
-
-    again = MaildirStore(data_dir, fsync="optimized")
+    again, inbox = await after_a_cut(store, data_dir, user_dir, str(tmp_path / "synced"))
     try:
-        account = await again.account("alice")
-        inbox = await account.open_mailbox("INBOX")
         # The flag changes were lost with the cut; the messages were not.
         assert list(inbox.uids) == [1, 2, 3]
         assert all("\\Flagged" not in inbox.flags_of(uid) for uid in (1, 2, 3))
@@ -167,14 +172,9 @@ async def test_an_expunge_lost_after_its_files_went_is_finished_at_the_next_star
     await inbox.store_flags([2], "+", ("\\Deleted",))
     await inbox.expunge()
     expunged_at = inbox.highest_modseq
-    await store.close()
-    # The rows came back with the old index; the unlinked file did not.
-    put_back_index(user_dir, str(tmp_path / "synced"))
-
-    again = MaildirStore(data_dir, fsync="optimized")
+    # The rows come back with the old index; the unlinked file does not.
+    again, inbox = await after_a_cut(store, data_dir, user_dir, str(tmp_path / "synced"))
     try:
-        account = await again.account("alice")
-        inbox = await account.open_mailbox("INBOX")
         assert list(inbox.uids) == [1, 3]
         # Announced again to QRESYNC clients, above what they saw before the cut.
         assert await inbox.expunged_since(expunged_at - 1) == [2]
