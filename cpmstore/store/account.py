@@ -20,7 +20,9 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Callable, TypeVar
 
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from zope.interface import implementer
 
@@ -38,7 +40,7 @@ from .changes import (
     AnnotationsChanged, ChangeBus, FlagsChanged, MailboxChanged, MessagesAdded, MessagesExpunged, MetadataChanged,
     SharesChanged,
 )
-from .index import Index, NewRow
+from .index import Index, NeedsThread, NewRow
 from .interfaces import AppendResult, CopyResult, IAccount, MailboxInfo, MailboxStatus, MessageMeta
 from .mailbox import FolderState, Mailbox
 from .names import (
@@ -47,9 +49,15 @@ from .names import (
 from .schema import CPM_FIELDS
 from .shares import Shares, lookup_identifiers
 from .texts import TEXTS_FILE, TextIndex, encode_key
-from .workers import UserQueue, Workers
+from .workers import UserQueue, Workers, disk_full
 
 log = Logger()
+T = TypeVar("T")
+
+# With fsync = "optimized", a flag change or an expunge of at most this many
+# messages commits its rows on the reactor thread (DESIGN §4): a write into
+# the WAL in the page cache costs less than the round trip to a store thread.
+LIGHT_WRITE_MESSAGES = 64
 
 # Messages read and parsed per turn when a search fills the text index.
 _TEXT_CHUNK = 2000
@@ -117,6 +125,7 @@ class Account:
         self._rights: dict[tuple[int, str], frozenset[str]] = {}
         self._special: dict[str, str] = {}
         self._usage: tuple[int, int] | None = None
+        self._checkpoint_queued = False
 
     def close_files(self) -> None:
         """Close the index and the text index (in a worker thread, in the user's turn)."""
@@ -691,11 +700,43 @@ class Account:
                         plan.append((uid, new))
             if not plan or mailbox.deleted:
                 return []
-            first = await self.workers.run(self._store_sync, mailbox.id, [(u, flags_to_text(f)) for u, f in plan])
+            first = await self._index_write(len(plan) <= LIGHT_WRITE_MESSAGES, self._store_sync, mailbox.id,
+                                            [(u, flags_to_text(f)) for u, f in plan])
             changes = [(uid, new, first + i) for i, (uid, new) in enumerate(plan)]
             mailbox.apply_flags(changes)
             self.bus.publish(FlagsChanged(mailbox.id, tuple(changes), origin))
         return changes
+
+    async def _index_write(self, light: bool, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)``, a write of the index alone, by a caller holding the
+        user's turn. ``light`` (small, no sync wanted) and fsync = "optimized":
+        committed here on the reactor thread, a write into the WAL in the page
+        cache, unless it turns out to need a store thread (``NeedsThread``:
+        a new block of MODSEQs to sync, another connection's lock). Otherwise,
+        and for every other write, in a store thread."""
+        if light and self.index.relaxed:
+            try:
+                with disk_full(), self.index.on_this_thread():
+                    result = fn(*args)
+            except NeedsThread:
+                pass
+            else:
+                if self.index.checkpoint_due and not self._checkpoint_queued:
+                    self._checkpoint_queued = True
+                    self._later(self._checkpoint_sync)
+                return result
+        return await self.workers.run(fn, *args)
+
+    def _checkpoint_sync(self) -> None:
+        self._checkpoint_queued = False
+        if self.index.checkpoint_due:  # a store thread's commit may have done it meanwhile
+            self.index.checkpoint()
+
+    def _later(self, fn: Callable[..., Any], *args: Any) -> None:
+        """``fn(*args)`` as the user's next store-thread operation, not waited
+        for: work that no reply depends on."""
+        Deferred.fromCoroutine(self.queue.run(fn, *args)).addErrback(
+            lambda failure: log.failure("Store work after a reply failed", failure))
 
     def _store_sync(self, mailbox_id: int, plan: list[tuple[int, str]]) -> int:
         with self.index.transaction(durable=False):
@@ -713,7 +754,13 @@ class Account:
             doomed = mailbox.flagged("\\Deleted", None if uids is None else sorted(set(uids)))
             if not doomed or mailbox.deleted:
                 return []
-            modseq, doomed = await self.workers.run(self._expunge_sync, mailbox.id, doomed, deleted_before)
+            if self.index.relaxed and deleted_before is None and len(doomed) <= LIGHT_WRITE_MESSAGES:
+                modseq, doomed, filenames = await self._index_write(True, self._expunge_rows, mailbox.id, doomed)
+                if doomed:
+                    # Nobody waits for the files to go (see _remove_expunged).
+                    self._later(self._remove_expunged, mailbox.id, doomed, filenames)
+            else:
+                modseq, doomed = await self.workers.run(self._expunge_sync, mailbox.id, doomed, deleted_before)
             if not doomed:
                 return []
             self._forget_usage(len(doomed), sum(mailbox.size_of(uid) for uid in doomed if uid in mailbox))
@@ -722,22 +769,34 @@ class Account:
         return doomed
 
     def _expunge_sync(self, mailbox_id: int, uids: list[int], deleted_before: str | None = None) -> tuple[int, list[int]]:
-        directory = maildir.mailbox_dir(self.user_dir, mailbox_id)
+        modseq, uids, filenames = self._expunge_rows(mailbox_id, uids, deleted_before)
+        if uids:
+            self._remove_expunged(mailbox_id, uids, filenames)
+        return modseq, uids
+
+    def _expunge_rows(self, mailbox_id: int, uids: list[int],
+                      deleted_before: str | None = None) -> tuple[int, list[int], dict[int, str]]:
+        """The index side of an expunge: (its MODSEQ, the UIDs expunged, their file names)."""
         with self.index.transaction(durable=False):
             if deleted_before is not None:
                 uids = self.index.deleted_at_or_before(mailbox_id, uids, deleted_before)
                 if not uids:
-                    return 0, []
+                    return 0, [], {}
             filenames = self.index.filenames(mailbox_id, uids)
             modseq = self.index.next_modseqs()
             self.index.remove_messages(mailbox_id, uids, modseq)
             self.index.set_counters(mailbox_id, highest_modseq=modseq)
-        # After the commit: a crash in between leaves files whose UIDs are
-        # recorded as expunged, and the next start removes them.
+        return modseq, uids, filenames
+
+    def _remove_expunged(self, mailbox_id: int, uids: list[int], filenames: dict[int, str]) -> None:
+        """The files of an expunge, after its commit: a crash in between leaves
+        files whose UIDs are recorded as expunged, and the next start removes
+        them. So no reply needs to wait for this, and after a light expunge
+        (``_index_write``) none does."""
+        directory = maildir.mailbox_dir(self.user_dir, mailbox_id)
         maildir.remove_files([os.path.join(directory, "cur", name) for name in filenames.values()])
         self.texts.remove(mailbox_id, uids)
         self._record_uid_next(mailbox_id, uids)
-        return modseq, uids
 
     def _record_uid_next(self, mailbox_id: int, removed: list[int]) -> None:
         """When the highest UIDs leave a folder, its mailbox file keeps UIDNEXT,

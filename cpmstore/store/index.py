@@ -4,9 +4,13 @@ Owns every SQL statement the store runs against ``index.sqlite3`` (schema in
 ``schema.py``) and the derivation of the cached columns from message bytes
 (via ``cpmstore.mime.analysis``). The index is the truth for folders, UIDs,
 flags and MODSEQ (RFC 7162 §3.1: one counter per user, so values grow across
-folders). It never touches message files and never runs on the reactor
-thread: callers run it in a worker thread, one operation at a time per user,
-each write inside ``transaction()``.
+folders). It never touches message files. Callers run it in a worker
+thread, one operation at a time per user, each write inside
+``transaction()``; the one exception is a small write that needs no sync
+with fsync = "optimized", which may commit on the reactor thread inside
+``on_this_thread()`` (DESIGN §4): a write into SQLite's WAL in the page
+cache, which gives way to a store thread (``NeedsThread``) rather than wait
+for a lock or a sync, and leaves its checkpoints to the store threads.
 """
 
 from __future__ import annotations
@@ -31,6 +35,16 @@ from .schema import CPM_FIELDS, connect
 # block. One synced commit per this many MODSEQs.
 MODSEQ_RESERVE = 100_000
 
+# With fsync = "optimized", SQLite checkpoints no WAL by itself (a
+# checkpoint syncs, and a commit on the reactor thread must not): a store
+# thread checkpoints after this many commits or changed rows, about SQLite's
+# own 1,000 pages.
+CHECKPOINT_COMMITS = 250
+CHECKPOINT_ROWS = 4_000
+# How long a store thread's BEGIN waits for another connection's write lock
+# (Python's default); a commit on the reactor thread waits for none.
+BUSY_TIMEOUT_MS = 5_000
+
 # Rows fetched per statement when reading many UIDs (well below SQLite's
 # variable limit, large enough that a 1:* FETCH is a handful of queries).
 CHUNK = 500
@@ -50,6 +64,12 @@ def deleted_stamp(when: datetime | None = None) -> str:
     """A ``deleted_at`` value: UTC with microseconds always written, so that
     comparing the texts compares the times (schema ``_V5``)."""
     return (when or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+class NeedsThread(Exception):
+    """A write tried on the reactor thread needs what only a store thread
+    may do (a sync, or waiting for another connection's lock). It was rolled
+    back; run it again in a store thread."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +101,10 @@ class Index:
         self._reserving = 0  # a larger one written by the open transaction
         self._sync = False  # the open transaction must be synced
         self.modseq_reserve = MODSEQ_RESERVE
+        self._here = False  # inside on_this_thread()
+        # Since the last checkpoint (relaxed only): commits, and total_changes then.
+        self._commits = 0
+        self._changes_checkpointed = 0
         if relaxed:
             self.relax()
 
@@ -96,8 +120,10 @@ class Index:
     def relax(self) -> None:
         """Commit lightly from now on (see ``__init__``)."""
         self.connection.execute("PRAGMA synchronous=NORMAL")
+        self.connection.execute("PRAGMA wal_autocheckpoint=0")  # ours: see CHECKPOINT_COMMITS
         self.relaxed = True
         self._reserved = self._setting("modseq_reserved") or 0
+        self._changes_checkpointed = self.connection.total_changes
 
     @property
     def modseq_reserved(self) -> int:
@@ -109,10 +135,15 @@ class Index:
         """One write. ``durable=False``: a change the client may lose to a power
         cut with fsync = "optimized" (flags, expunges, annotations, METADATA,
         subscriptions: never a message); every other commit is synced."""
-        self.connection.execute("BEGIN IMMEDIATE")
+        if self._here:
+            self._begin_here()
+        else:
+            self.connection.execute("BEGIN IMMEDIATE")
         self._sync = durable
         try:
             yield
+            if self._here and self._sync:
+                raise NeedsThread("this commit must be synced")
             self.connection.execute("COMMIT")
         except BaseException:
             self._reserving = 0
@@ -124,6 +155,48 @@ class Index:
             self._sync_wal()
         if self._reserving:
             self._reserved, self._reserving = self._reserving, 0
+        if self.relaxed:
+            self._commits += 1
+            if not self._here and self.checkpoint_due:
+                self.checkpoint()
+
+    @contextmanager
+    def on_this_thread(self) -> Iterator[None]:
+        """Transactions opened inside run on the calling (reactor) thread:
+        only light ones (durable=False, fsync = "optimized"). One that would
+        need a sync or wait for a lock raises ``NeedsThread``, rolled back."""
+        if not self.relaxed:
+            raise NeedsThread("every commit of this index is synced")
+        self._here = True
+        try:
+            yield
+        finally:
+            self._here = False
+
+    def _begin_here(self) -> None:
+        self.connection.execute("PRAGMA busy_timeout=0")
+        try:
+            self.connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            if e.sqlite_errorcode == sqlite3.SQLITE_BUSY:
+                raise NeedsThread("another connection holds the write lock") from None
+            raise
+        finally:
+            self.connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+    @property
+    def checkpoint_due(self) -> bool:
+        """Whether the WAL has grown enough to be checkpointed (relaxed only)."""
+        return (self._commits >= CHECKPOINT_COMMITS
+                or self.connection.total_changes - self._changes_checkpointed >= CHECKPOINT_ROWS)
+
+    def checkpoint(self) -> None:
+        """Copy the WAL's commits into the database file (PASSIVE: never waits
+        for a reader), so that the WAL restarts from its beginning. It syncs:
+        a store thread only."""
+        self.connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        self._commits = 0
+        self._changes_checkpointed = self.connection.total_changes
 
     def _sync_wal(self) -> None:
         # SQLite refuses to change the synchronous level inside a transaction,

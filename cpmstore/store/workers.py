@@ -15,7 +15,8 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from typing import Any, Callable, TypeVar
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, TypeVar
 
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
@@ -35,6 +36,26 @@ _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 # and 1,740 with 2 or 4, a STORE spending 4 ms in its thread with 8 and
 # 1 ms with 2. Four still overlap several users' fsyncs on a slow disk.
 STORE_THREADS = 4
+
+
+@contextmanager
+def disk_full() -> Iterator[None]:
+    """Where a full disk (ENOSPC, EDQUOT, SQLITE_FULL) raised by a write of
+    the store becomes ``DiskFull`` (NO [OVERQUOTA]) for the client and an
+    error in the log for the operator."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno not in _NO_SPACE:
+            raise
+        log.error("Disk full writing the store: {error}", error=str(e))
+        raise DiskFull("Not enough disk space.") from None
+    except sqlite3.OperationalError as e:
+        # SQLITE_FULL: the index could not grow (disk full, or its size cap).
+        if e.sqlite_errorcode != sqlite3.SQLITE_FULL:
+            raise
+        log.error("Disk full writing an index: {error}", error=str(e))
+        raise DiskFull("Not enough disk space.") from None
 
 
 class Workers:
@@ -73,28 +94,15 @@ class Workers:
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in a pool thread; the result (or exception) on the reactor thread.
 
-        Every write of the store passes here, so this is where a full disk
-        becomes ``DiskFull`` (NO [OVERQUOTA]) for the client and an error in
-        the log for the operator; the store has already undone the change
-        (files removed, transaction rolled back). Other I/O errors go on as
-        they are and answer NO [SERVERBUG]."""
+        A full disk becomes ``DiskFull`` here (``disk_full``); the store has
+        already undone the change (files removed, transaction rolled back).
+        Other I/O errors go on as they are and answer NO [SERVERBUG]."""
         if not self._threads:
             raise RuntimeError("the store's threads are stopped")
         done: Deferred = Deferred()
         self._jobs.put((done, fn, args))
-        try:
+        with disk_full():
             return await done
-        except OSError as e:
-            if e.errno not in _NO_SPACE:
-                raise
-            log.error("Disk full writing the store: {error}", error=str(e))
-            raise DiskFull("Not enough disk space.") from None
-        except sqlite3.OperationalError as e:
-            # SQLITE_FULL: the index could not grow (disk full, or its size cap).
-            if e.sqlite_errorcode != sqlite3.SQLITE_FULL:
-                raise
-            log.error("Disk full writing an index: {error}", error=str(e))
-            raise DiskFull("Not enough disk space.") from None
 
     def stop(self) -> None:
         """Let the queued jobs finish, then end the threads."""

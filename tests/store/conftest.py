@@ -4,6 +4,7 @@
 - ``store``: a store on it, closed after the test (a test may close it
   earlier and open another on the same directory to check a restart).
 - ``account``: user ``alice`` of that store.
+- ``optimized``: user ``alice`` of a store with fsync = "optimized".
 """
 
 from __future__ import annotations
@@ -30,3 +31,10 @@ async def store(data_dir):
 @pytest_twisted.async_fixture
 async def account(store):
     return await store.account("alice")
+
+
+@pytest_twisted.async_yield_fixture
+async def optimized(data_dir):
+    store = MaildirStore(data_dir, fsync="optimized")
+    yield await store.account("alice")
+    await store.close()

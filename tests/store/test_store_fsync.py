@@ -91,14 +91,6 @@ async def test_always_is_the_default_and_syncs_every_commit_in_sqlite(data_dir):
         await store.close()
 
 
-@pytest_twisted.async_yield_fixture
-async def optimized(data_dir):
-    """User alice of a store with fsync = "optimized"."""
-    store = MaildirStore(data_dir, fsync="optimized")
-    yield await store.account("alice")
-    await store.close()
-
-
 def wal_of(account) -> str:
     return os.path.realpath(index_path(account.user_dir) + "-wal")
 
