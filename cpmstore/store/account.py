@@ -497,7 +497,6 @@ class Account:
         return AppendResult(added.uid_validity, tuple(added.uids))
 
     def _append_sync(self, name: str, messages: list[tuple], spelled: bool = False) -> tuple[_Added, list[frozenset[str]]]:
-        info = self._info(name)
         # Analysis before the write lock: CPU work, nothing to undo.
         prepared = []
         annotations = []
@@ -509,17 +508,17 @@ class Account:
                 data = normalize_line_endings(data)
             when = (date or local_now()).replace(microsecond=0)
             prepared.append((data, frozenset(flags), when, analyze(data)))
-        if not spelled and any(not f.startswith("\\") for _, flags, _, _ in prepared for f in flags):
-            # Keywords take the spelling the folder already has (RFC 3501 §2.3.2);
-            # an open folder's spelling was applied by the caller.
-            spelling = self.index.keyword_spellings(info.id)
-            prepared = [(data, frozenset(spelling.get(f.lower(), f) if not f.startswith("\\") else f for f in flags),
-                         when, cache) for data, flags, when, cache in prepared]
-        directory = maildir.mailbox_dir(self.user_dir, info.id)
         delivered: list[str] = []
         try:
             with self.index.transaction():
                 info = self._info(name)
+                if not spelled and any(not f.startswith("\\") for _, flags, _, _ in prepared for f in flags):
+                    # Keywords take the spelling the folder already has (RFC 3501 §2.3.2);
+                    # an open folder's spelling was applied by the caller.
+                    spelling = self.index.keyword_spellings(info.id)
+                    prepared = [(data, frozenset(spelling.get(f.lower(), f) if not f.startswith("\\") else f
+                                                 for f in flags), when, cache) for data, flags, when, cache in prepared]
+                directory = maildir.mailbox_dir(self.user_dir, info.id)
                 first_modseq = self.index.next_modseqs(len(prepared))
                 saved = local_now()  # RFC 8514 SAVEDATE
                 rows, uniques = deliver_rows(directory, [
@@ -755,10 +754,10 @@ class Account:
             if not doomed or mailbox.deleted:
                 return []
             if self.index.relaxed and deleted_before is None and len(doomed) <= LIGHT_WRITE_MESSAGES:
-                modseq, doomed, filenames = await self._index_write(True, self._expunge_rows, mailbox.id, doomed)
+                modseq, doomed, filenames, floor = await self._index_write(True, self._expunge_rows, mailbox.id, doomed)
                 if doomed:
                     # Nobody waits for the files to go (see _remove_expunged).
-                    self._later(self._remove_expunged, mailbox.id, doomed, filenames)
+                    self._later(self._remove_expunged, mailbox.id, doomed, filenames, floor)
             else:
                 modseq, doomed = await self.workers.run(self._expunge_sync, mailbox.id, doomed, deleted_before)
             if not doomed:
@@ -769,26 +768,35 @@ class Account:
         return doomed
 
     def _expunge_sync(self, mailbox_id: int, uids: list[int], deleted_before: str | None = None) -> tuple[int, list[int]]:
-        modseq, uids, filenames = self._expunge_rows(mailbox_id, uids, deleted_before)
+        modseq, uids, filenames, floor = self._expunge_rows(mailbox_id, uids, deleted_before)
         if uids:
-            self._remove_expunged(mailbox_id, uids, filenames)
+            self._remove_expunged(mailbox_id, uids, filenames, floor)
         return modseq, uids
 
-    def _expunge_rows(self, mailbox_id: int, uids: list[int],
-                      deleted_before: str | None = None) -> tuple[int, list[int], dict[int, str]]:
-        """The index side of an expunge: (its MODSEQ, the UIDs expunged, their file names)."""
+    def _expunge_rows(self, mailbox_id: int, uids: list[int], deleted_before: str | None = None
+                      ) -> tuple[int, list[int], dict[int, str], maildir.MailboxFile | None]:
+        """The index side of an expunge: (its MODSEQ, the UIDs expunged, their
+        file names, and the folder's file to write when the highest UIDs left:
+        with UIDNEXT in it, a rebuild from the files alone cannot give those
+        UIDs out again)."""
         with self.index.transaction(durable=False):
             if deleted_before is not None:
                 uids = self.index.deleted_at_or_before(mailbox_id, uids, deleted_before)
                 if not uids:
-                    return 0, [], {}
+                    return 0, [], {}, None
             filenames = self.index.filenames(mailbox_id, uids)
             modseq = self.index.next_modseqs()
             self.index.remove_messages(mailbox_id, uids, modseq)
             self.index.set_counters(mailbox_id, highest_modseq=modseq)
-        return modseq, uids, filenames
+            floor = None
+            if max(uids) > self.index.highest_uid(mailbox_id):
+                info = self.index.mailbox_by_id(mailbox_id)
+                if info is not None:
+                    floor = maildir.MailboxFile(info.name, info.uid_validity, info.special_use, info.uid_next)
+        return modseq, uids, filenames, floor
 
-    def _remove_expunged(self, mailbox_id: int, uids: list[int], filenames: dict[int, str]) -> None:
+    def _remove_expunged(self, mailbox_id: int, uids: list[int], filenames: dict[int, str],
+                         floor: maildir.MailboxFile | None) -> None:
         """The files of an expunge, after its commit: a crash in between leaves
         files whose UIDs are recorded as expunged, and the next start removes
         them. So no reply needs to wait for this, and after a light expunge
@@ -796,7 +804,8 @@ class Account:
         directory = maildir.mailbox_dir(self.user_dir, mailbox_id)
         maildir.remove_files([os.path.join(directory, "cur", name) for name in filenames.values()])
         self.texts.remove(mailbox_id, uids)
-        self._record_uid_next(mailbox_id, uids)
+        if floor is not None:
+            maildir.write_mailbox_file(directory, floor)
 
     def _record_uid_next(self, mailbox_id: int, removed: list[int]) -> None:
         """When the highest UIDs leave a folder, its mailbox file keeps UIDNEXT,

@@ -102,6 +102,7 @@ class Index:
         self._sync = False  # the open transaction must be synced
         self.modseq_reserve = MODSEQ_RESERVE
         self._here = False  # inside on_this_thread()
+        self._wal_fd: int | None = None  # the WAL, kept open for _sync_wal
         # Since the last checkpoint (relaxed only): commits, and total_changes then.
         self._commits = 0
         self._changes_checkpointed = 0
@@ -115,6 +116,9 @@ class Index:
         return cls(path, sqlite3.connect(uri, uri=True, check_same_thread=False))
 
     def close(self) -> None:
+        if self._wal_fd is not None:
+            os.close(self._wal_fd)
+            self._wal_fd = None
         self.connection.close()
 
     def relax(self) -> None:
@@ -203,14 +207,15 @@ class Index:
         # and whether this one needs the sync is known only once it reserved
         # its MODSEQs; so the sync is ours, after the COMMIT wrote its frames:
         # what synchronous=FULL does at that point.
-        try:
-            fd = os.open(self.path + "-wal", os.O_RDONLY)
-        except FileNotFoundError:
-            return  # none while the connection is open in WAL mode; gone, its frames are in the synced database
-        try:
-            os.fdatasync(fd)
-        finally:
-            os.close(fd)
+        # The file stays while the connection is open (SQLite reuses it from
+        # its start after a checkpoint and removes it at close), so it is
+        # opened once: each call here is a GIL hand-over in a busy process.
+        if self._wal_fd is None:
+            try:
+                self._wal_fd = os.open(self.path + "-wal", os.O_RDONLY)
+            except FileNotFoundError:
+                return  # none while the connection is open in WAL mode; gone, its frames are in the synced database
+        os.fdatasync(self._wal_fd)
 
     def skip_reserved_modseqs(self) -> None:
         """At open: continue above the last reserved block, which covers every
@@ -315,6 +320,11 @@ class Index:
         self.connection.execute("DELETE FROM mailboxes WHERE id = ?", (mailbox_id,))
 
     def set_counters(self, mailbox_id: int, uid_next: int | None = None, highest_modseq: int | None = None) -> None:
+        if uid_next is not None and highest_modseq is not None:
+            self.connection.execute(
+                "UPDATE mailboxes SET uid_next = max(uid_next, ?), highest_modseq = max(highest_modseq, ?)"
+                " WHERE id = ?", (uid_next, highest_modseq, mailbox_id))
+            return
         if uid_next is not None:
             self.connection.execute(
                 "UPDATE mailboxes SET uid_next = max(uid_next, ?) WHERE id = ?", (uid_next, mailbox_id)
