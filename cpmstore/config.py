@@ -92,6 +92,10 @@ class ServerConfig:
     # Worker processes sharing the listeners, each user's account owned by
     # one of them (server.workers); 1 is one process and nothing else.
     workers: int = 1
+    # With workers > 1: worker N runs on CPU N modulo the CPUs the server may
+    # use (Linux), so that a worker's threads hand the GIL to each other on
+    # one core instead of across cores (server/worker.py).
+    pin_workers: bool = True
     # "always": every change is on disk before its OK. "optimized" (Dovecot's
     # mail_fsync default): messages still are; flag changes, expunges,
     # annotations, METADATA and subscriptions survive a crash of the server

@@ -63,6 +63,32 @@ def _message(event: dict) -> str:
     return text + "\n"
 
 
+def pin_to_cpu(index: int) -> int | None:
+    """Run this process on one CPU of those it may use, chosen by worker
+    ``index``; returns it (None where the OS cannot pin). Called before any
+    thread starts: a thread inherits the CPUs of the one that starts it.
+
+    A worker is one reactor thread and the store threads, which hand the GIL
+    to each other dozens of times per command. Left to the scheduler, those
+    hand-overs wake threads on the other core, where the other worker and
+    the clients also run; on one core they wait for each other without
+    crossing over. Measured on the 2-core benchmark machine (the persistent
+    mix, 2 workers, alternated three times): 3,408 / 3,663 / 3,352 commands/s
+    pinned against 3,010 / 2,790 / 2,975, APPEND p50 7-8 ms against 10-11."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    allowed = sorted(os.sched_getaffinity(0))
+    cpu = allowed[index % len(allowed)]
+    try:
+        threads = [int(tid) for tid in os.listdir("/proc/self/task")]
+    except OSError:
+        threads = [0]  # this thread; none other has started yet
+    for tid in threads:
+        os.sched_setaffinity(tid, {cpu})
+    log.info("worker {index} runs on CPU {cpu}", index=index, cpu=cpu)
+    return cpu
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 4:
@@ -76,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     config = read_config(sys.stdin.buffer)
     globalLogBeginner.beginLoggingTo([_observer(config)], redirectStandardIO=False)
+    if config.server.pin_workers:
+        pin_to_cpu(index)
 
     from twisted.internet import reactor
 

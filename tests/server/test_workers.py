@@ -213,9 +213,10 @@ class Server:
         self.control = str(tmp_path / "data" / "control.sock")
 
 
-def start(tmp_path: Path, workers: int = 2, extra: str = "") -> Server:
+def start(tmp_path: Path, workers: int = 2, extra: str = "", server_extra: str = "") -> Server:
     """twistd with ``workers`` worker processes (plaintext, implicit TLS and
-    STARTTLS listeners, metrics) on ``tmp_path``'s data; ``extra`` is more TOML."""
+    STARTTLS listeners, metrics) on ``tmp_path``'s data; ``extra`` is more
+    TOML, ``server_extra`` more keys of its [server] table."""
     port, tls_port, starttls_port, metrics_port = free_port(), free_port(), free_port(), free_port()
     users = {name: PASSWORD for names in OWNED.values() for name in names}
     proc = start_twistd(tmp_path, port, (
@@ -224,7 +225,7 @@ def start(tmp_path: Path, workers: int = 2, extra: str = "") -> Server:
         f'[tls]\ncertificate = "{tmp_path / "cert.pem"}"\nprivate_key = "{tmp_path / "key.pem"}"\n'
         'generate_self_signed = true\n'
         f'[metrics]\nendpoint = "tcp:{metrics_port}:interface=127.0.0.1"\n' + extra),
-        users=users, more_ports=(tls_port, starttls_port), server_config=f"workers = {workers}")
+        users=users, more_ports=(tls_port, starttls_port), server_config=f"workers = {workers}\n{server_extra}")
     server = Server(tmp_path, proc, port, tls_port, starttls_port, metrics_port)
     deadline = time.monotonic() + 30
     while workers > 1 and len(worker_pids(proc.pid)) < workers:
@@ -549,3 +550,32 @@ def test_a_killed_worker_is_restarted_and_nothing_is_lost(tmp_path):
     # SIGTERM stopped the workers too, and the supervisor waited for them.
     assert pids and not any(Path(f"/proc/{pid}").exists() for pid in pids)
     assert not (tmp_path / "data" / "control.sock").exists()
+
+
+# -- CPUs ---------------------------------------------------------------------------------------------------
+
+def cpus_of_every_thread(pid: int) -> set[frozenset[int]]:
+    return {frozenset(os.sched_getaffinity(int(tid))) for tid in os.listdir(f"/proc/{pid}/task")}
+
+
+def test_each_worker_runs_on_its_own_cpu(server):
+    allowed = sorted(os.sched_getaffinity(0))  # the supervisor's, inherited from this process
+    pids = worker_pids(server.proc.pid)
+    for worker, pid in pids.items():
+        conn, _ = accepted_by(server, worker)
+        assert login(conn, pick(worker)).startswith(b"a1 OK")  # the store and its threads are running
+        assert cpus_of_every_thread(pid) == {frozenset({allowed[worker % len(allowed)]})}
+        conn.close()
+
+
+def test_pin_workers_false_leaves_the_workers_on_every_cpu(tmp_path):
+    server = start(tmp_path, server_extra="pin_workers = false")
+    try:
+        allowed = frozenset(os.sched_getaffinity(0))
+        for worker, pid in worker_pids(server.proc.pid).items():
+            conn, _ = accepted_by(server, worker)
+            assert login(conn, pick(worker)).startswith(b"a1 OK")
+            assert cpus_of_every_thread(pid) == {allowed}
+            conn.close()
+    finally:
+        stop(server)
