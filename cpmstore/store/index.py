@@ -24,9 +24,13 @@ from datetime import datetime, timezone
 from typing import Iterator, Sequence
 from urllib.request import pathname2url
 
+from twisted.logger import Logger
+
 from ..mime.analysis import Analysis
 from .interfaces import MailboxInfo
 from .schema import CPM_FIELDS, connect
+
+log = Logger()
 
 # With fsync = "optimized", MODSEQs are handed out from a block recorded
 # durably ahead of them ("modseq_reserved" in settings): a power cut may lose
@@ -162,7 +166,16 @@ class Index:
         if self.relaxed:
             self._commits += 1
             if not self._here and self.checkpoint_due:
-                self.checkpoint()
+                self._checkpoint_after_commit()
+
+    def _checkpoint_after_commit(self) -> None:
+        # The commit stands, whatever happens here: a checkpoint that fails
+        # only leaves the WAL longer, and must not pass for a failed write
+        # (an APPEND would remove the files of the messages it committed).
+        try:
+            self.checkpoint()
+        except (sqlite3.Error, OSError) as e:
+            log.warn("Checkpoint of {path} failed, tried again later: {error}", path=self.path, error=str(e))
 
     @contextmanager
     def on_this_thread(self) -> Iterator[None]:

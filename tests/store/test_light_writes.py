@@ -157,3 +157,21 @@ async def test_a_light_expunge_answers_first_and_a_store_thread_removes_the_file
     assert not any(os.path.exists(path) for path in files)
     assert os.path.exists(inbox.path(3))
     assert await inbox.expunged_since(0) == [1, 2]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_failed_checkpoint_does_not_undo_the_write_it_follows(optimized, monkeypatch):
+    monkeypatch.setattr(index_module, "CHECKPOINT_COMMITS", 2)
+
+    def no_checkpoint(action, name, *_):
+        # SQLite refuses the statement as it would any failing one: a real error from the real connection.
+        refused = action == sqlite3.SQLITE_PRAGMA and name == "wal_checkpoint"
+        return sqlite3.SQLITE_DENY if refused else sqlite3.SQLITE_OK
+
+    optimized.index.connection.set_authorizer(no_checkpoint)
+    for n in range(1, 5):
+        await optimized.append("INBOX", [(message(n), (), None)])  # each commit past the second tries one
+    optimized.index.connection.set_authorizer(None)
+    inbox = await optimized.open_mailbox("INBOX")
+    assert list(inbox.uids) == [1, 2, 3, 4]
+    assert all(os.path.exists(inbox.path(uid)) for uid in inbox.uids)
