@@ -606,7 +606,9 @@ class Account:
         maildir.remove_files(removed_files)
         self._texts_moved(moved)
         if move:
-            self._record_uid_next(source_id, moved.source_uids)
+            floor = self._uid_floor(source_id, moved.source_uids)
+            if floor is not None:
+                maildir.write_mailbox_file(maildir.mailbox_dir(self.user_dir, source_id), floor)
         return moved
 
     def _texts_moved(self, moved: _Moved) -> None:
@@ -788,11 +790,7 @@ class Account:
             modseq = self.index.next_modseqs()
             self.index.remove_messages(mailbox_id, uids, modseq)
             self.index.set_counters(mailbox_id, highest_modseq=modseq)
-            floor = None
-            if max(uids) > self.index.highest_uid(mailbox_id):
-                info = self.index.mailbox_by_id(mailbox_id)
-                if info is not None:
-                    floor = maildir.MailboxFile(info.name, info.uid_validity, info.special_use, info.uid_next)
+            floor = self._uid_floor(mailbox_id, uids)
         return modseq, uids, filenames, floor
 
     def _remove_expunged(self, mailbox_id: int, uids: list[int], filenames: dict[int, str],
@@ -807,15 +805,16 @@ class Account:
         if floor is not None:
             maildir.write_mailbox_file(directory, floor)
 
-    def _record_uid_next(self, mailbox_id: int, removed: list[int]) -> None:
-        """When the highest UIDs leave a folder, its mailbox file keeps UIDNEXT,
-        so a rebuild from the files alone cannot give those UIDs out again."""
+    def _uid_floor(self, mailbox_id: int, removed: list[int]) -> maildir.MailboxFile | None:
+        """Once ``removed`` left the folder: its mailbox file to write when they
+        were its highest UIDs, so that the file keeps UIDNEXT and a rebuild
+        from the files alone cannot give those UIDs out again; else None."""
+        if not removed or max(removed) < self.index.highest_uid(mailbox_id):
+            return None
         info = self.index.mailbox_by_id(mailbox_id)
-        remaining = self.index.highest_uid(mailbox_id)
-        if info is not None and removed and max(removed) > remaining:
-            maildir.write_mailbox_file(maildir.mailbox_dir(self.user_dir, mailbox_id),
-                                       maildir.MailboxFile(info.name, info.uid_validity, info.special_use,
-                                                           info.uid_next))
+        if info is None:
+            return None
+        return maildir.MailboxFile(info.name, info.uid_validity, info.special_use, info.uid_next)
 
     # -- message annotations (RFC 5257) ---------------------------------------------------
     async def annotations(self, mailbox: Mailbox, uids: list[int], user: str) -> dict[int, list[tuple[str, str, bytes]]]:
