@@ -2,7 +2,7 @@
 
     python benchmarks/loadgen.py [--target cpmstore|dovecot|both] [--mix mixed|persistent|append]
                                  [--clients 10] [--duration 60 | --commands N] [--shared K] [--processes P]
-                                 [--workers N] [--fsync always|optimized]
+                                 [--workers N] [--fsync always|optimized] [--rounds R]
 
 It owns: driving N concurrent sessions over raw IMAP (asyncio streams, LITERAL+ `{n+}` literals, no client
 library) through a mix of commands, timing every command, and keeping per session an exact model of the
@@ -22,6 +22,8 @@ The mixes (one cycle each):
 
 cpmstore is started as a `twistd` subprocess (benchmarks/large_folder.cpmstore_server) with users
 load1..loadN / pass; Dovecot is the running reference (shared/tools/dovecot), sessions spread over its users.
+With `--rounds R` each server's load is R shorter runs, the servers taking turns A B B A ... (`round_order`),
+and its figures are those of its runs together: drift of a shared machine then weighs on both alike.
 It never asserts on a time, never retries, talks to 127.0.0.1 only and deletes its folders at the end
 (unless --keep). See benchmarks/README.md for what each figure means.
 """
@@ -36,6 +38,7 @@ import multiprocessing
 import os
 import random
 import re
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -692,6 +695,66 @@ def run_target(name: str, args: argparse.Namespace, options: Options) -> TargetR
     return TargetRun(name, stats, (busy_after - busy_before) / max(1.0, total_after - total_before), server_cpu)
 
 
+def round_order(names: Sequence[str], rounds: int) -> list[str]:
+    """The order of `rounds` runs of each server, alternated and mirrored (A B B A A B ...): a machine that
+    grows slower or faster during the measurement (these are shared virtual machines) then weighs on each
+    server alike, which one long run of each, one after the other, does not."""
+    order: list[str] = []
+    for number in range(rounds):
+        order += list(names) if number % 2 == 0 else list(reversed(names))
+    return order
+
+
+def combine(parts: Sequence[TargetRun]) -> TargetRun:
+    """Runs of one server one after the other as one run: their commands over their summed measured time;
+    machine busy and server CPU weighted by each part's measured time."""
+    stats = Stats()
+    for part in parts:
+        seconds = stats.seconds
+        stats.merge(part.stats)
+        stats.seconds = seconds + part.stats.seconds  # merge keeps the longest: right for parallel parts only
+    total = stats.seconds or 1.0
+
+    def weighted(values: Sequence[float | None]) -> float | None:
+        if any(value is None for value in values):
+            return None
+        return sum(value * part.stats.seconds for value, part in zip(values, parts)) / total
+
+    return TargetRun(parts[0].name, stats, weighted([p.machine_busy for p in parts]) or 0.0,
+                     weighted([p.server_cpu for p in parts]))
+
+
+def run_rounds(names: Sequence[str], args: argparse.Namespace, options: Options, rounds: int,
+               around: Callable[[str], contextlib.AbstractContextManager] | None = None,
+               failed: Callable[[str, BaseException], None] | None = None) -> dict[str, TargetRun]:
+    """`options.duration` of load on each server in `names`, split into `rounds` runs in `round_order`, each
+    on a fresh server start and folders of its own; every server's runs are then `combine`d. `around(name)`
+    wraps each run of that server (a setting of the reference for the run); a run that raises OSError,
+    RuntimeError, ValueError or subprocess.SubprocessError is reported to `failed` and that server's other
+    runs are skipped (without `failed`, the error goes on)."""
+    part = dataclasses.replace(options, duration=options.duration / rounds,
+                               commands=None if options.commands is None else max(1, options.commands // rounds))
+    parts: dict[str, list[TargetRun]] = {name: [] for name in names}
+    broken: set[str] = set()
+    for number, name in enumerate(round_order(names, rounds)):
+        if name in broken:
+            continue
+        if len(names) > 1 or rounds > 1:
+            print(f"{name}: {options.mix} mix, {options.clients} clients, round {len(parts[name]) + 1} of "
+                  f"{rounds} ({part.duration:g} s) ...", flush=True)
+        setting = around(name) if around is not None else contextlib.nullcontext()
+        try:
+            with setting:
+                parts[name].append(run_target(name, args, dataclasses.replace(
+                    part, run_id=f"{options.run_id}-r{number}" if rounds > 1 else options.run_id)))
+        except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as failure:
+            if failed is None:
+                raise
+            failed(name, failure)
+            broken.add(name)
+    return {name: combine(runs) for name, runs in parts.items() if runs and name not in broken}
+
+
 def render(runs: dict[str, TargetRun], options: Options) -> list[str]:
     ours, theirs = runs.get("cpmstore"), runs.get("dovecot")
 
@@ -781,22 +844,24 @@ def main(argv: list[str] | None = None) -> int:
     add_load_options(parser, clients=10, duration=60.0, mix=None)
     parser.add_argument("--workers", type=int, default=1,
                         help="cpmstore's [server] workers: processes serving connections (default 1)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="split --duration (or --commands) into this many runs per server, the servers "
+                             "alternated A B B A ... and each server's runs summed (default 1)")
     parser.add_argument("--fsync", choices=("always", "optimized"), default="always",
                         help="cpmstore's [server] fsync (default always; the reference Dovecot runs with its "
                              "default mail_fsync = optimized)")
     args = parser.parse_args(argv)
-    if min(args.clients, args.shared, args.processes, args.verify_every) < 1 or args.messages < 2:
-        parser.error("--clients, --shared, --processes, --verify-every must be >= 1 and --messages >= 2")
+    if min(args.clients, args.shared, args.processes, args.verify_every, args.rounds) < 1 or args.messages < 2:
+        parser.error("--clients, --shared, --processes, --verify-every, --rounds must be >= 1 and --messages >= 2")
     options = options_from(args)
     names = ("cpmstore", "dovecot") if args.target == "both" else (args.target,)
-    runs: dict[str, TargetRun] = {}
-    for name in names:
-        print(f"{name}: {options.mix} mix, {options.clients} clients ...", flush=True)
-        try:
-            runs[name] = run_target(name, args, options)
-        except (OSError, RuntimeError) as failure:
-            print(f"{name}: FAILED: {type(failure).__name__}: {failure}")
-            return 1
+    failures: list[str] = []
+    runs = run_rounds(names, args, options, args.rounds,
+                      failed=lambda name, failure: failures.append(f"{name}: FAILED: {type(failure).__name__}: "
+                                                                   f"{failure}"))
+    if failures:
+        print("\n".join(failures))
+        return 1
     print("\n".join(render(runs, options)))
     return 1 if any(r.stats.errors for r in runs.values()) else 0
 

@@ -1,6 +1,6 @@
 """The side-by-side benchmark of issue 9 in one command: every workload against cpmstore and the reference Dovecot.
 
-    python benchmarks/run.py [--messages 100000] [--duration 60] [--quick] [--only select,fetch,...]
+    python benchmarks/run.py [--messages 100000] [--duration 60] [--rounds 3] [--quick] [--only select,fetch,...]
                              [--workers N] [--fsync optimized|always] [--results-dir benchmarks/results]
 
 It owns: running the other benchmark scripts' pieces (large_folder, resync, loadgen, connections) one after
@@ -12,7 +12,8 @@ matplotlib from the `bench` extra; skipped, with a message, when matplotlib is m
 
 It measures nothing itself (the scripts do) and never asserts on a time. Between the fill and the timed reads
 it restarts cpmstore on the same store, so the first SELECT is the first after a restart; Dovecot's is on a
-new session (its `imap` processes keep nothing between sessions) unless `--restart-dovecot`. For the APPEND
+new session (its `imap` processes keep nothing between sessions) unless `--restart-dovecot`. Each load is
+`--rounds` shorter runs per server, the servers taking turns (`loadgen.run_rounds`). For the APPEND
 workload it sets `mail_fsync = always` in the reference Dovecot's config and reloads it, and puts the file back
 byte for byte (and reloads) afterwards, whatever happens. Run it as root (other users' /proc, the Dovecot
 config). Linux only; talks to 127.0.0.1 only.
@@ -499,22 +500,22 @@ def run_load(args: argparse.Namespace, key: str, run: Run) -> None:
     loadgen_args = argparse.Namespace(dovecot_user=DOVECOT_USERS, dovecot_port=args.dovecot_port,
                                       dovecot_password=args.dovecot_password, fsync=fsync,
                                       **args.server_options)  # loadgen reads `workers` when it is there
-    runs: dict[str, loadgen.TargetRun] = {}
     failures: list[str] = []
-    for name in ("cpmstore", "dovecot"):
-        print(f"{name}: {mix} mix, {clients} clients, {args.duration:g} s ...", flush=True)
-        setting = dovecot_setting("mail_fsync", APPEND_FSYNC) if name == "dovecot" and mix == "append" \
+
+    def around(name: str) -> contextlib.AbstractContextManager:
+        return dovecot_setting("mail_fsync", APPEND_FSYNC) if name == "dovecot" and mix == "append" \
             else contextlib.nullcontext()
-        try:
-            with setting:
-                runs[name] = loadgen.run_target(name, loadgen_args, options)
-        except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as failure:
-            failures.append(f"{name}: {type(failure).__name__}: {failure}")
+
+    runs = loadgen.run_rounds(("cpmstore", "dovecot"), loadgen_args, options, args.rounds, around=around,
+                              failed=lambda name, failure: failures.append(
+                                  f"{name}: {type(failure).__name__}: {failure}"))
     run.report(key, "\n".join(loadgen.render(runs, options) + failures))
-    run.rows.append(load_row(key, label, args.duration, runs.get("cpmstore"), runs.get("dovecot"), failures))
+    run.rows.append(load_row(key, label, args.duration, runs.get("cpmstore"), runs.get("dovecot"), failures,
+                             args.rounds))
 
 
-def load_row(key: str, label: str, duration: float, ours, theirs, failures: Sequence[str] = ()) -> Row:
+def load_row(key: str, label: str, duration: float, ours, theirs, failures: Sequence[str] = (),
+             rounds: int = 1) -> Row:
     append = LOADS[key][0] == "append"
 
     def rate(target_run) -> float | None:
@@ -527,7 +528,8 @@ def load_row(key: str, label: str, duration: float, ours, theirs, failures: Sequ
         return "" if target_run is None else f"{target_run.stats.errors} errors"
 
     conditions = ((("cpmstore 0 errors", ours is not None and ours.stats.errors == 0),) if not append else ())
-    return Row(key, f"{label}, {duration:g} s", "appends/s" if append else "commands/s",
+    timing = f"{duration:g} s" if rounds == 1 else f"{duration:g} s ({rounds} alternated runs of {duration / rounds:g} s)"
+    return Row(key, f"{label}, {timing}", "appends/s" if append else "commands/s",
                rate(theirs), rate(ours), Goal(">= 1.0x" + ("" if append else ", 0 errors"), "ratio_min", 1.0),
                conditions, dovecot_detail=errors(theirs), cpmstore_detail=errors(ours), notes=tuple(failures))
 
@@ -584,6 +586,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=None, help="messages in the large folder (100000)")
     parser.add_argument("--duration", type=float, default=None, help="seconds of each load (60)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="runs each load's --duration is split into per server, the servers taking turns "
+                             "A B B A ... (3; 1 with --quick)")
     parser.add_argument("--quick", action="store_true",
                         help="a small run to check the script: 2,000 messages, 10 s loads, 500 idle connections, "
                              "200 changes before the resync; its JSON is named -quick and left out of the plot")
@@ -618,6 +623,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(problem))
     args.messages = args.messages or (2_000 if args.quick else 100_000)
     args.duration = args.duration or (10.0 if args.quick else 60.0)
+    args.rounds = args.rounds or (1 if args.quick else 3)
     args.changes = 200 if args.quick else 1_000
     args.idle_connections = 500 if args.quick else IDLE_CONNECTIONS
     args.idle_users = 100 if args.quick else 1_000

@@ -4,6 +4,7 @@ arithmetic and the files are what is checked."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import sys
@@ -141,3 +142,29 @@ def test_only_names_the_workload_groups():
     assert bench_run.parse_only("search, mixed") == ["mixed", "search"]  # the table's order, not the option's
     with pytest.raises(ValueError, match="unknown workload"):
         bench_run.parse_only("mixed,nosuch")
+
+
+def test_rounds_alternate_and_mirror_so_drift_weighs_on_both_servers():
+    assert loadgen.round_order(("cpmstore", "dovecot"), 1) == ["cpmstore", "dovecot"]
+    assert loadgen.round_order(("cpmstore", "dovecot"), 3) == ["cpmstore", "dovecot", "dovecot", "cpmstore",
+                                                               "cpmstore", "dovecot"]
+    assert loadgen.round_order(("dovecot",), 2) == ["dovecot", "dovecot"]
+
+
+def test_runs_one_after_the_other_add_their_time_and_weigh_cpu_by_it():
+    first = loadgen.TargetRun("cpmstore", loadgen.Stats(latencies={"SELECT": [0.01] * 300}, errors=1,
+                                                        cycles=30, seconds=10.0), 0.5, 1.0)
+    second = loadgen.TargetRun("cpmstore", loadgen.Stats(latencies={"SELECT": [0.01] * 1500}, cycles=150,
+                                                         seconds=30.0), 0.9, 2.0)
+    both = loadgen.combine([first, second])
+    assert (both.stats.commands, both.stats.seconds, both.stats.cycles, both.stats.errors) == (1800, 40.0, 180, 1)
+    assert both.stats.commands / both.stats.seconds == 45.0  # all commands over all time, not (30/s + 50/s) / 2
+    assert both.machine_busy == pytest.approx((0.5 * 10 + 0.9 * 30) / 40)
+    assert both.server_cpu == pytest.approx((1.0 * 10 + 2.0 * 30) / 40)
+    unknown = loadgen.combine([first, dataclasses.replace(second, server_cpu=None)])
+    assert unknown.server_cpu is None  # a part without the server's CPU (not root) leaves it unknown
+
+
+def test_load_row_names_the_rounds():
+    row = bench_run.load_row("mixed", "mixed workload", 60, _load(2000, 100, 0), _load(1000, 50, 0), rounds=3)
+    assert row.workload.endswith("60 s (3 alternated runs of 20 s)")
