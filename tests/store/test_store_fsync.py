@@ -172,3 +172,44 @@ async def test_an_expunge_lost_after_its_files_went_is_finished_at_the_next_star
         assert await inbox.expunged_since(expunged_at - 1) == [2]
     finally:
         await again.close()
+
+
+class FsyncLog:
+    """What our code fsyncs: a message file, a folder's ``tmp/`` directory."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.paths: list[str] = []
+        real = os.fsync
+
+        def fsync(fd: int) -> None:
+            self.paths.append(os.readlink(f"/proc/self/fd/{fd}"))
+            real(fd)
+
+        monkeypatch.setattr(os, "fsync", fsync)
+
+    def take(self) -> list[str]:
+        taken, self.paths = self.paths, []
+        return taken
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_appended_message_is_fsynced_and_only_always_syncs_its_directory_too(data_dir, monkeypatch):
+    syncs = FsyncLog(monkeypatch)
+    for fsync, directory_synced in (("always", True), ("optimized", False)):
+        store = MaildirStore(os.path.join(data_dir, fsync), fsync=fsync)
+        try:
+            account = await store.account("alice")
+            syncs.take()
+            result = await account.append("INBOX", [(message(1), (), None), (message(2), (), None)])
+            synced = syncs.take()
+            inbox = await account.open_mailbox("INBOX")
+            tmp = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(inbox.path(result.uids[0])))), "tmp")
+            # Each message's own fsync, in tmp/ where it was written: with
+            # "optimized" that is also what makes its name durable (Linux).
+            assert len([path for path in synced if os.path.dirname(path) == tmp]) == 2
+            assert (tmp in synced) is directory_synced
+            for uid, n in zip(result.uids, (1, 2)):
+                with open(inbox.path(uid), "rb") as f:
+                    assert f.read() == message(n)
+        finally:
+            await store.close()
