@@ -62,18 +62,19 @@ async def after_a_cut(store, data_dir: str, user_dir: str, saved: str):
 
 
 class SyncLog:
-    """The files our code fdatasyncs (SQLite's own syncs do not pass through
-    Python; with fsync = "optimized" SQLite makes none at commit)."""
+    """The files our code syncs with ``os.<call>`` (SQLite's own syncs do not
+    pass through Python; with fsync = "optimized" SQLite makes none at
+    commit): fdatasync for the WAL, fsync for message files and folders."""
 
-    def __init__(self, monkeypatch) -> None:
+    def __init__(self, monkeypatch, call: str = "fdatasync") -> None:
         self.paths: list[str] = []
-        real = os.fdatasync
+        real = getattr(os, call)
 
-        def fdatasync(fd: int) -> None:
+        def sync(fd: int) -> None:
             self.paths.append(os.readlink(f"/proc/self/fd/{fd}"))
             real(fd)
 
-        monkeypatch.setattr(os, "fdatasync", fdatasync)
+        monkeypatch.setattr(os, call, sync)
 
     def take(self) -> list[str]:
         taken, self.paths = self.paths, []
@@ -174,27 +175,9 @@ async def test_an_expunge_lost_after_its_files_went_is_finished_at_the_next_star
         await again.close()
 
 
-class FsyncLog:
-    """What our code fsyncs: a message file, a folder's ``tmp/`` directory."""
-
-    def __init__(self, monkeypatch) -> None:
-        self.paths: list[str] = []
-        real = os.fsync
-
-        def fsync(fd: int) -> None:
-            self.paths.append(os.readlink(f"/proc/self/fd/{fd}"))
-            real(fd)
-
-        monkeypatch.setattr(os, "fsync", fsync)
-
-    def take(self) -> list[str]:
-        taken, self.paths = self.paths, []
-        return taken
-
-
 @pytest_twisted.ensureDeferred
 async def test_an_appended_message_is_fsynced_and_only_always_syncs_its_directory_too(data_dir, monkeypatch):
-    syncs = FsyncLog(monkeypatch)
+    syncs = SyncLog(monkeypatch, "fsync")
     for fsync, directory_synced in (("always", True), ("optimized", False)):
         store = MaildirStore(os.path.join(data_dir, fsync), fsync=fsync)
         try:
