@@ -752,7 +752,7 @@ class Account:
         whose \\Deleted was set at or before it, checked in the same transaction
         as the expunge, so one flagged again meanwhile starts its period anew."""
         async with self.queue:
-            doomed = mailbox.flagged("\\Deleted", None if uids is None else sorted(set(uids)))
+            doomed = mailbox.deleted_uids(None if uids is None else sorted(set(uids)))
             if not doomed or mailbox.deleted:
                 return []
             if self.index.relaxed and deleted_before is None and len(doomed) <= LIGHT_WRITE_MESSAGES:

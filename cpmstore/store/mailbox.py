@@ -176,20 +176,14 @@ class Mailbox:
         flags, modseqs = self._state.flags, self._state.modseqs
         return [(uid, flags[i], modseqs[i]) for uid, i in zip(uids, self.positions(uids)) if i >= 0]
 
-    def flagged(self, flag: str, uids: list[int] | None = None) -> list[int]:
-        """Those of ``uids`` (ascending; every message when None) that have
-        ``flag``, ascending: what EXPUNGE removes, read from the flag column."""
-        if flag == "\\Deleted":
-            deleted = self._deleted_uids()
-            return sorted(deleted) if uids is None else [uid for uid in uids if uid in deleted]
-        if uids is None:
-            return [uid for uid, flags in zip(self._state.uids, self._state.flags) if flag in flags]
-        return [uid for uid, flags, _modseq in self.current(uids) if flag in flags]
-
-    def _deleted_uids(self) -> set[int]:
+    def deleted_uids(self, uids: list[int] | None = None) -> list[int]:
+        """Those of ``uids`` (ascending; every message when None) flagged
+        \\Deleted, ascending: what EXPUNGE removes. Found once by a walk of the
+        flag column, then kept current by the apply_* methods."""
         if self._deleted is None:
             self._deleted = {uid for uid, flags in zip(self._state.uids, self._state.flags) if "\\Deleted" in flags}
-        return self._deleted
+        deleted = self._deleted
+        return sorted(deleted) if uids is None else [uid for uid in uids if uid in deleted]
 
     @property
     def columns(self) -> tuple[list, array, array]:

@@ -315,21 +315,21 @@ async def test_rfc3501_6_4_3_expunge_removes_exactly_the_deleted_after_every_cha
         return walked[-1]
 
     await account.append("Box", [(message(n), ("\\Deleted",) if n % 3 == 0 else (), None) for n in range(1, 10)])
-    assert box.flagged("\\Deleted") == deleted_now() == [3, 6, 9]  # found once here
+    assert box.deleted_uids() == deleted_now() == [3, 6, 9]  # found once here
     await box.store_flags([1, 2], "+", ("\\Deleted",))
     await box.store_flags([3], "-", ("\\Deleted",))
     await box.store_flags([4], "", ("\\Seen", "\\Deleted"))  # a replace
     await box.store_flags([6], "", ("\\Seen",))
-    assert box.flagged("\\Deleted") == deleted_now() == [1, 2, 4, 9]
+    assert box.deleted_uids() == deleted_now() == [1, 2, 4, 9]
     await account.append("Box", [(message(10), ("\\Deleted",), None), (message(11), (), None)])
     other = await account.open_mailbox("Other")
     await account.append("Other", [(message(12), ("\\Deleted",), None)])
     await account.copy(other, [1], "Box", move=True)  # UID 12 in Box, \Deleted
-    assert box.flagged("\\Deleted", [2, 9, 10, 11, 12]) == [2, 9, 10, 12]
+    assert box.deleted_uids([2, 9, 10, 11, 12]) == [2, 9, 10, 12]
     assert await box.expunge([1, 2, 3]) == [1, 2]
-    assert box.flagged("\\Deleted") == deleted_now() == [4, 9, 10, 12]
+    assert box.deleted_uids() == deleted_now() == [4, 9, 10, 12]
     assert await box.expunge() == [4, 9, 10, 12]
-    assert box.flagged("\\Deleted") == deleted_now() == []
+    assert box.deleted_uids() == deleted_now() == []
     assert list(box.uids) == [3, 5, 6, 7, 8, 11]
 
 
