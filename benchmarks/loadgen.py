@@ -739,9 +739,8 @@ def run_rounds(names: Sequence[str], args: argparse.Namespace, options: Options,
     for number, name in enumerate(round_order(names, rounds)):
         if name in broken:
             continue
-        if len(names) > 1 or rounds > 1:
-            print(f"{name}: {options.mix} mix, {options.clients} clients, round {len(parts[name]) + 1} of "
-                  f"{rounds} ({part.duration:g} s) ...", flush=True)
+        print(f"{name}: {options.mix} mix, {options.clients} clients, round {len(parts[name]) + 1} of "
+              f"{rounds} ({part.duration:g} s) ...", flush=True)
         setting = around(name) if around is not None else contextlib.nullcontext()
         try:
             with setting:
